@@ -1,0 +1,24 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each builds its own venv.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/userrep demo
+
+test: $(BIN)/.installed
+	$(BIN)/pytest -q tests
+
+bench: $(BIN)/.installed
+	$(BIN)/userrep bench
+
+clean:
+	rm -rf data warehouse/*.duckdb* registry reports target logs

@@ -1,0 +1,3 @@
+select *
+from {{ ref('base_raw__items') }}
+where quarantine_reason is not null

@@ -1,0 +1,47 @@
+-- depends_on: {{ ref('int_user_encoder_horizons_averaged') }}
+-- depends_on: {{ ref('int_user_onboarding_averaged') }}
+-- depends_on: {{ ref('stg_raw__as_of') }}
+{#-
+  Grain: one row per user in stg_raw__users (users without events included). `features` is the
+  canonical FLOAT vector described by feature_schema; missing groups are zeros with a presence
+  flag of 0, never NULL or NaN.
+-#}
+{%- set layout = feature_layout(ref('stg_raw__item_embeddings'), ref('stg_raw__items'), ref('stg_raw__users')) %}
+{%- set encoders = encoder_dims(ref('stg_raw__item_embeddings')) | map(attribute='encoder') | list %}
+{%- set modality_names = modalities(ref('stg_raw__items')) %}
+{%- set encoder_alias = {} %}{% for e in encoders %}{% do encoder_alias.update({e: 'encoder_' ~ loop.index}) %}{% endfor %}
+{%- set modality_alias = {} %}{% for m in modality_names %}{% do modality_alias.update({m: 'modality_' ~ loop.index}) %}{% endfor %}
+with users as (
+    select * from {{ ref('stg_raw__users') }}
+),
+
+activity as (
+    select user_id, max(last_event_day) as last_event_day
+    from {{ ref('int_user_modality_activity_summarized') }}
+    group by 1
+),
+
+schema as (
+    select any_value(schema_hash) as schema_hash from {{ ref('feature_schema') }}
+)
+
+select
+    users.user_id,
+    {%- set parts = [] %}
+    {%- for group in layout %}{% do parts.append(feature_group_sql(group, encoder_alias, modality_alias)) %}{% endfor %}
+    {{ concat_lists(parts) }} as features,
+    schema.schema_hash as feature_schema_hash,
+    {{ as_of() }} as as_of
+from users
+cross join schema
+left join activity on activity.user_id = users.user_id
+{%- for e in encoders %}
+left join {{ ref('int_user_encoder_horizons_averaged') }} as {{ encoder_alias[e] }}
+    on {{ encoder_alias[e] }}.user_id = users.user_id and {{ encoder_alias[e] }}.encoder = '{{ e }}'
+left join {{ ref('int_user_onboarding_averaged') }} as {{ encoder_alias[e] }}_onboarding
+    on {{ encoder_alias[e] }}_onboarding.user_id = users.user_id and {{ encoder_alias[e] }}_onboarding.encoder = '{{ e }}'
+{%- endfor %}
+{%- for m in modality_names %}
+left join {{ ref('int_user_modality_activity_summarized') }} as {{ modality_alias[m] }}
+    on {{ modality_alias[m] }}.user_id = users.user_id and {{ modality_alias[m] }}.modality = '{{ m }}'
+{%- endfor %}

@@ -1,0 +1,37 @@
+with source as (
+    select * from {{ source('raw', 'onboarding') }}
+),
+
+typed as (
+    select
+        cast(user_id as varchar) as user_id,
+        cast(item_id as varchar) as item_id,
+        cast(ts as timestamp) as ts
+    from source
+),
+
+checked as (
+    select
+        typed.*,
+        case
+            when typed.user_id is null then 'null_user_id'
+            when typed.item_id is null then 'null_item_id'
+            when users.user_id is null then 'unknown_user'
+            when items.item_id is null then 'unknown_item'
+        end as invalid_reason
+    from typed
+    left join {{ ref('stg_raw__users') }} as users on users.user_id = typed.user_id
+    left join {{ ref('stg_raw__items') }} as items on items.item_id = typed.item_id
+)
+
+select
+    user_id,
+    item_id,
+    ts,
+    coalesce(
+        invalid_reason,
+        case when row_number() over (
+            partition by user_id, item_id order by invalid_reason nulls first, ts
+        ) > 1 then 'duplicate_pick' end
+    ) as quarantine_reason
+from checked

@@ -1,0 +1,8 @@
+{{ config(materialized='table') }}
+{#- One row: the day features describe. The `as_of` var when set, else the latest raw event day. -#}
+{%- if var('as_of', none) %}
+select date '{{ var("as_of") }}' as as_of
+{%- else %}
+select coalesce(max(cast(ts as timestamp))::date, current_date) as as_of
+from {{ source('raw', 'events') }}
+{%- endif %}

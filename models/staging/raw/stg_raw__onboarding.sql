@@ -1,0 +1,3 @@
+select * exclude (quarantine_reason)
+from {{ ref('base_raw__onboarding') }}
+where quarantine_reason is null
