@@ -1,11 +1,16 @@
-"""Run the dbt project in-process (the same commands an analytics engineer types)."""
+"""Run the dbt project (the same commands an analytics engineer types).
+
+dbt runs in a child process: dbt-duckdb keeps its database handle open for the life of the
+process, which would lock the warehouse against our own later connections.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
-from contextlib import contextmanager
 
 from userrep import config
 
@@ -14,38 +19,29 @@ class DbtError(RuntimeError):
     pass
 
 
-@contextmanager
-def _project_env(raw_dir=None, warehouse=None):
-    saved = {k: os.environ.get(k) for k in ("USERREP_RAW_DIR", "USERREP_WAREHOUSE")}
-    os.environ["USERREP_RAW_DIR"] = str(raw_dir or config.raw_dir())
-    os.environ["USERREP_WAREHOUSE"] = str(warehouse or config.warehouse_path())
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def dbt_executable() -> str:
+    return str(Path(sys.executable).with_name("dbt"))
 
 
-def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehouse=None, quiet: bool = True):
-    """`dbt <args>` against this project; raises DbtError naming what failed."""
-    from dbt.cli.main import dbtRunner
-
-    argv = [*args, "--project-dir", str(config.PROJECT_DIR), "--profiles-dir", str(config.PROJECT_DIR)]
+def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehouse=None, quiet: bool = True, target_path=None) -> str:
+    """`dbt <args>` against this project; returns its output, raises DbtError with the failures."""
+    argv = [dbt_executable(), "--no-use-colors", *args,
+            "--project-dir", str(config.PROJECT_DIR), "--profiles-dir", str(config.PROJECT_DIR)]
+    if target_path:
+        argv += ["--target-path", str(target_path)]
     if dbt_vars:
         argv += ["--vars", json.dumps(dbt_vars)]
-    if quiet:
-        argv = ["--quiet", "--no-use-colors", *argv]
-    with _project_env(raw_dir, warehouse):
-        Path(os.environ["USERREP_WAREHOUSE"]).parent.mkdir(parents=True, exist_ok=True)
-        result = dbtRunner().invoke(argv)
-    if not result.success:
-        failures = []
-        for r in getattr(result.result, "results", None) or []:
-            if str(r.status) in ("error", "fail"):
-                failures.append(f"{r.node.name}: {r.message}")
-        detail = "\n".join(failures) or str(result.exception or "see logs/dbt.log")
-        raise DbtError(f"dbt {' '.join(args)} failed:\n{detail}")
-    return result
+    warehouse = Path(warehouse or config.warehouse_path()).resolve()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "USERREP_RAW_DIR": str(Path(raw_dir or config.raw_dir()).resolve()),
+        "USERREP_WAREHOUSE": str(warehouse),
+    }
+    result = subprocess.run(argv, env=env, cwd=config.PROJECT_DIR, capture_output=quiet, text=True)
+    if result.returncode != 0:
+        output = (result.stdout or "") + (result.stderr or "")
+        failures = [line for line in output.splitlines() if any(k in line for k in ("Error", "ERROR", "FAIL", "error"))]
+        detail = "\n".join(failures[-30:]) if quiet else "see the dbt output above"
+        raise DbtError(f"dbt {' '.join(args)} failed (exit {result.returncode}):\n{detail}")
+    return result.stdout or ""

@@ -54,7 +54,7 @@ def groups_to_rows(groups: list[FeatureGroup]) -> list[dict]:
 
 def read_feature_schema(con) -> tuple[list[FeatureGroup], str]:
     """The layout and hash stored in the warehouse; verifies the stored hash against the rows."""
-    table = con.execute(f"select {', '.join(FIELDS)}, schema_hash from feature_schema order by feature_offset").fetch_arrow_table()
+    table = con.sql(f"select {', '.join(FIELDS)}, schema_hash from feature_schema order by feature_offset").to_arrow_table()
     rows = table.to_pylist()
     if not rows:
         raise ValueError("feature_schema is empty: run `dbt build` first")

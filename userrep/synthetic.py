@@ -6,8 +6,8 @@ latents imperfectly, users with a long-term taste, a recent drift, heavy-tailed 
 a podcast propensity, demographics correlated with taste and onboarding picks consistent with it.
 Events after ``as_of`` go to ``future_events.parquet`` (evaluation labels only, never features).
 
-Users are generated in chunks with their own seeds, so memory stays flat with the world size and
-the output does not depend on the chunk size.
+Users are generated in chunks of ``users_per_chunk``, each from its own seed, so memory stays
+flat with the world size; the seed and the chunk size together define the world.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ select
     embeddings.encoder,
     events.event_day,
     count(*) as event_count,
+    {{ dbt.current_timestamp() }} as built_at,
     sum(events.weight) as weight_sum,
     {{ dimension_columns('cast(sum(events.weight * embeddings.e_{i}) as float) as s_{i}', max_dim) }}
 from events

@@ -20,6 +20,7 @@ select
     items.modality,
     events.event_day,
     count(*) as event_count,
+    {{ dbt.current_timestamp() }} as built_at,
     sum(events.weight) as weight_sum
 from events
 inner join {{ ref('stg_raw__items') }} as items

@@ -1,0 +1,77 @@
+import dataclasses
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from userrep.synthetic import generate_world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, tiny_config):
+    out = tmp_path_factory.mktemp("w") / "raw"
+    counts = generate_world(tiny_config, out)
+    return out, counts
+
+
+def _read(out, name):
+    path = out / name
+    return pq.read_table(path if path.exists() else path.with_suffix(".parquet"))
+
+
+def test_same_seed_same_world(world, tiny_config, tmp_path):
+    out, _ = world
+    again = generate_world(tiny_config, tmp_path / "a")
+    for name in ["users.parquet", "items.parquet", "item_embeddings.parquet", "onboarding.parquet", "future_events.parquet"]:
+        assert _read(out, name).equals(_read(tmp_path / "a", name)), name
+    assert _read(out, "events").equals(_read(tmp_path / "a", "events"))
+    assert again["events"] > 0
+
+
+def test_other_seed_other_world(world, tiny_config, tmp_path):
+    out, _ = world
+    generate_world(dataclasses.replace(tiny_config, seed=tiny_config.seed + 1), tmp_path / "b")
+    assert not _read(out, "events").equals(_read(tmp_path / "b", "events"))
+
+
+def test_raw_contract_columns_and_types(world):
+    out, _ = world
+    events = _read(out, "events")
+    assert events.column_names[:4] == ["user_id", "item_id", "ts", "weight"]
+    assert str(events.schema.field("ts").type) == "timestamp[us, tz=UTC]"
+    assert set(_read(out, "items").column_names) >= {"item_id", "modality"}
+    assert set(_read(out, "users").column_names) >= {"user_id", "signup_ts"}
+    emb = _read(out, "item_embeddings").to_pydict()
+    dims = {}
+    for enc, vec in zip(emb["encoder"], emb["embedding"]):
+        dims.setdefault(enc, set()).add(len(vec))
+    assert dims == {"track_cf": {64}, "track_audio": {32}, "podcast_topic": {32}}
+
+
+def test_future_window_is_after_as_of_and_features_window_before(world, tiny_config):
+    out, _ = world
+    boundary = datetime.combine(tiny_config.as_of, datetime.min.time(), timezone.utc).timestamp() + 86_400
+    history = _read(out, "events").column("ts").to_numpy().astype("datetime64[s]").astype(np.int64)
+    future = _read(out, "future_events").column("ts").to_numpy().astype("datetime64[s]").astype(np.int64)
+    assert history.max() < boundary <= future.min()
+    assert future.max() < boundary + tiny_config.future_days * 86_400
+
+
+def test_planted_structure(world, tiny_config):
+    out, _ = world
+    users = _read(out, "users").to_pydict()
+    events = _read(out, "events").to_pydict()
+    counts = np.unique(events["user_id"], return_counts=True)[1]
+    assert counts.max() > 10 * np.median(counts), "activity should be heavy-tailed"
+    signup = np.array(users["signup_ts"], dtype="datetime64[us]")
+    as_of_end = np.datetime64(tiny_config.as_of) + np.timedelta64(1, "D")
+    recent = signup > as_of_end - np.timedelta64(7, "D")
+    assert recent.sum() > 0, "some users sign up in the last days (cold start)"
+    assert len(set(users["user_id"]) - set(events["user_id"])) > 0, "some users have no events"
+    modalities = set(_read(out, "items").column("modality").to_pylist())
+    assert modalities == {"music", "podcast"}
+    weights = np.array(events["weight"])
+    assert (weights < 30).mean() > 0.03, "some low-weight skips"
+    onboarding_users = set(_read(out, "onboarding").column("user_id").to_pylist())
+    assert onboarding_users == set(users["user_id"])
