@@ -89,6 +89,32 @@ def build(as_of, selector, full_refresh):
 
 
 @cli.command()
+@click.option("--latent-dim", default=64, show_default=True)
+@click.option("--hidden", default="512,256", show_default=True, help="Encoder hidden sizes (decoder mirrors them).")
+@click.option("--epochs", default=40, show_default=True)
+@click.option("--batch-size", default=256, show_default=True)
+@click.option("--lr", default=2e-3, show_default=True)
+@click.option("--sample", default=200_000, show_default=True, help="Train on at most this many users (0: all).")
+@click.option("--seed", default=0, show_default=True)
+def train(latent_dim, hidden, epochs, batch_size, lr, sample, seed):
+    """Train the autoencoder on user_features and register the next version (v1, v2, ...)."""
+    from training.train import TrainConfig, train_and_register
+    from userrep.registry import Registry
+
+    cfg = TrainConfig(latent_dim=latent_dim, hidden=[int(h) for h in hidden.split(",") if h], epochs=epochs,
+                      batch_size=batch_size, lr=lr, sample=sample or None, seed=seed)
+    registry = Registry()
+    manifest = train_and_register(config.warehouse_path(), registry, cfg)
+    m = manifest.metrics
+    click.echo(
+        f"registered {manifest.version} at {registry.path(manifest.version)}: {manifest.input_dim} -> {manifest.latent_dim} floats, "
+        f"best epoch {m['best_epoch']}/{m['epochs_run']}, val loss {m['val_loss']:.4f} (new-user mask {m['val_new_user_loss']:.4f}), "
+        f"{m['train_seconds']:.1f}s at {m['samples_per_second']:,.0f} samples/s, "
+        f"ONNX parity {max(m['onnx_parity_max_abs_diff'].values()):.1e}"
+    )
+
+
+@cli.command()
 @click.option("--users", default=20_000, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 def demo(users, seed):

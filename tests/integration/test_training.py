@@ -1,0 +1,54 @@
+import duckdb
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from training.train import TrainConfig, train_and_register
+from userrep.registry import Registry
+
+TINY = TrainConfig(latent_dim=8, hidden=[32], epochs=3, batch_size=64, sample=None, seed=3)
+
+
+@pytest.fixture(scope="module")
+def two_versions(built_world, tmp_path_factory):
+    registry = Registry(tmp_path_factory.mktemp("registry"))
+    first = train_and_register(built_world.warehouse, registry, TINY, progress=False)
+    v1_bytes = {p.name: p.read_bytes() for p in registry.path("v1").iterdir()}
+    second = train_and_register(built_world.warehouse, registry, TINY, progress=False)
+    return registry, first, second, v1_bytes
+
+
+def _encode(path, features):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"features": features})[0]
+
+
+def test_same_seed_and_data_give_bit_identical_onnx_outputs(two_versions, built_world):
+    registry, first, second, _ = two_versions
+    with duckdb.connect(str(built_world.warehouse), read_only=True) as con:
+        features = np.array([r[0] for r in con.execute("select features from user_features order by user_id").fetchall()], np.float32)
+    a = _encode(registry.path("v1") / "encoder.onnx", features)
+    b = _encode(registry.path("v2") / "encoder.onnx", features)
+    assert a.shape == (len(features), TINY.latent_dim)
+    assert np.array_equal(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+
+
+def test_second_version_leaves_the_first_byte_identical(two_versions):
+    registry, first, second, v1_bytes = two_versions
+    assert (first.version, second.version, second.parent_version) == ("v1", "v2", "v1")
+    assert {p.name: p.read_bytes() for p in registry.path("v1").iterdir()} == v1_bytes
+    assert set(v1_bytes) == {"encoder.onnx", "decoder.onnx", "manifest.json", "loss_curve.png"}
+
+
+def test_manifest_records_what_was_trained(two_versions, built_world):
+    registry, first, _, _ = two_versions
+    manifest = registry.verify("v1")
+    assert manifest.input_dim == sum(g["dim"] for g in manifest.feature_schema)
+    assert manifest.training_data["rows"] == manifest.training_data["sampled_rows"] == 400
+    assert manifest.hyperparameters["seed"] == 3
+    assert max(manifest.metrics["onnx_parity_max_abs_diff"].values()) <= 1e-4
+    assert {"torch", "onnxruntime", "onnx"} <= set(manifest.libraries)
+    with duckdb.connect(str(built_world.warehouse), read_only=True) as con:
+        rows = con.execute("select model_version, latent_dim from representation_models order by 1").fetchall()
+    assert rows == [("v1", 8), ("v2", 8)]

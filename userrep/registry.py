@@ -1,0 +1,203 @@
+"""The model registry: immutable versions v1, v2, ... under USERREP_REGISTRY. Torch-free.
+
+A version directory holds encoder.onnx, decoder.onnx, manifest.json and the loss curve. It is
+written to a hidden temporary directory and renamed into place under a lock, so a version is
+either complete or absent, and an existing version is never overwritten.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from userrep import config
+from userrep.schema import FeatureGroup, groups_from_rows, input_dim, read_feature_schema, schema_hash
+
+VERSION_PATTERN = re.compile(r"^v(\d+)$")
+MANIFEST = "manifest.json"
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+class SchemaMismatch(RegistryError):
+    pass
+
+
+@dataclass
+class Manifest:
+    version: str
+    created_at: str
+    feature_schema: list[dict]
+    feature_schema_hash: str
+    input_dim: int
+    latent_dim: int
+    training_data: dict
+    hyperparameters: dict
+    metrics: dict
+    files: dict  # file name -> sha256
+    libraries: dict
+    parent_version: str | None = None
+    kind: str = "representation"  # or "downstream"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def groups(self) -> list[FeatureGroup]:
+        return groups_from_rows(self.feature_schema)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Manifest":
+        data = json.loads(text)
+        missing = [f for f in ("version", "feature_schema_hash", "input_dim", "latent_dim", "files") if f not in data]
+        if missing:
+            raise RegistryError(f"manifest is missing {missing}")
+        manifest = cls(**data)
+        if schema_hash(manifest.groups) != manifest.feature_schema_hash:
+            raise RegistryError(f"manifest {manifest.version}: feature_schema does not hash to feature_schema_hash")
+        if input_dim(manifest.groups) != manifest.input_dim:
+            raise RegistryError(f"manifest {manifest.version}: input_dim disagrees with feature_schema")
+        return manifest
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def version_number(version: str) -> int:
+    match = VERSION_PATTERN.match(version)
+    if not match:
+        raise RegistryError(f"not a version name: {version!r} (expected v1, v2, ...)")
+    return int(match.group(1))
+
+
+class Registry:
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root else config.registry_dir()
+
+    def versions(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        names = [p.name for p in self.root.iterdir() if p.is_dir() and VERSION_PATTERN.match(p.name)]
+        return sorted(names, key=version_number)
+
+    def latest(self) -> str | None:
+        versions = self.versions()
+        return versions[-1] if versions else None
+
+    def path(self, version: str) -> Path:
+        version_number(version)
+        return self.root / version
+
+    def manifest(self, version: str) -> Manifest:
+        path = self.path(version) / MANIFEST
+        if not path.exists():
+            known = ", ".join(self.versions()) or "none"
+            raise RegistryError(f"version {version} is not in the registry at {self.root} (versions: {known})")
+        return Manifest.from_json(path.read_text())
+
+    def verify(self, version: str) -> Manifest:
+        """The manifest, after checking every listed file against its sha256."""
+        manifest = self.manifest(version)
+        for name, expected in manifest.files.items():
+            path = self.path(version) / name
+            if not path.exists():
+                raise RegistryError(f"{version}: {name} is missing from {path.parent}")
+            actual = sha256_file(path)
+            if actual != expected:
+                raise RegistryError(
+                    f"{version}: {name} has sha256 {actual[:12]}..., the manifest says {expected[:12]}...: "
+                    "the file was changed after it was registered; refusing to use it"
+                )
+        return manifest
+
+    @contextmanager
+    def _lock(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def publish(self, write_files, manifest_fields: dict) -> Manifest:
+        """Assign the next version and write it atomically.
+
+        `write_files(directory)` writes the artefacts into a temporary directory and returns
+        extra manifest fields (e.g. metrics); file hashes are computed here from what landed.
+        """
+        with self._lock():
+            for stale in self.root.glob(".tmp-*"):  # left by a crash mid-write
+                shutil.rmtree(stale, ignore_errors=True)
+            parent = self.latest()
+            version = f"v{version_number(parent) + 1 if parent else 1}"
+            staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
+            try:
+                extra = write_files(staging) or {}
+                files = {p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.suffix == ".onnx"}
+                manifest = Manifest(version=version, files=files, parent_version=parent, **{**manifest_fields, **extra})
+                (staging / MANIFEST).write_text(manifest.to_json())
+                for p in staging.iterdir():
+                    with open(p, "rb") as f:
+                        os.fsync(f.fileno())
+                target = self.root / version
+                if target.exists():
+                    raise RegistryError(f"{target} already exists; versions are immutable")
+                os.rename(staging, target)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            return manifest
+
+
+def check_compatible(con, manifest: Manifest) -> None:
+    """Refuse when the warehouse's feature layout is not the one the version was trained on."""
+    groups, current = read_feature_schema(con)
+    if current == manifest.feature_schema_hash:
+        return
+    trained = {g.group_name: g for g in manifest.groups}
+    now = {g.group_name: g for g in groups}
+    changes = [f"+{n}" for n in now if n not in trained] + [f"-{n}" for n in trained if n not in now]
+    changes += [f"~{n}" for n in now if n in trained and now[n] != trained[n]]
+    raise SchemaMismatch(
+        f"user_features has feature schema {current[:12]}..., but {manifest.version} was trained on "
+        f"{manifest.feature_schema_hash[:12]}... (groups added/removed/changed: {', '.join(changes[:10]) or 'order'}). "
+        "Train a new version on the current features."
+    )
+
+
+def sync_registry_table(con, registry: Registry) -> int:
+    """(Re)write the warehouse table representation_models: one row per registry version."""
+    rows = []
+    for version in registry.versions():
+        m = registry.manifest(version)
+        rows.append(
+            (m.version, m.kind, m.created_at, m.parent_version, m.feature_schema_hash, m.input_dim, m.latent_dim,
+             m.training_data.get("as_of"), m.training_data.get("rows"), json.dumps(m.metrics, sort_keys=True),
+             str(registry.path(version)))
+        )
+    con.execute(
+        """create or replace table representation_models (
+             model_version varchar primary key, kind varchar, created_at timestamptz, parent_version varchar,
+             feature_schema_hash varchar, input_dim integer, latent_dim integer, trained_as_of date,
+             training_rows bigint, metrics json, path varchar)"""
+    )
+    if rows:
+        con.executemany("insert into representation_models values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
