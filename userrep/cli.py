@@ -14,7 +14,20 @@ def _echo_counts(counts: dict) -> None:
     click.echo("  " + ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in counts.items()))
 
 
-@click.group()
+class UserrepGroup(click.Group):
+    """Known failures (dbt, registry, bad input) print their message, not a traceback."""
+
+    def invoke(self, ctx):
+        from userrep.dbt import DbtError
+        from userrep.registry import RegistryError
+
+        try:
+            return super().invoke(ctx)
+        except (DbtError, RegistryError, FileNotFoundError, ValueError) as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=UserrepGroup)
 @click.version_option()
 def cli():
     """Generalized user representations built inside the warehouse."""
@@ -111,6 +124,37 @@ def train(latent_dim, hidden, epochs, batch_size, lr, sample, seed):
         f"best epoch {m['best_epoch']}/{m['epochs_run']}, val loss {m['val_loss']:.4f} (new-user mask {m['val_new_user_loss']:.4f}), "
         f"{m['train_seconds']:.1f}s at {m['samples_per_second']:,.0f} samples/s, "
         f"ONNX parity {max(m['onnx_parity_max_abs_diff'].values()):.1e}"
+    )
+
+
+@cli.command()
+@click.argument("version")
+@click.option("--deprecation-date", default=None, help="ISO date after which dbt warns users of this version.")
+def publish(version, deprecation_date):
+    """Add registry VERSION (e.g. v2) to the dbt project as user_representation version N."""
+    from userrep.publish import publish_representation, published_dir
+
+    state = publish_representation(version, deprecation_date=deprecation_date)
+    click.echo(
+        f"published {version} into {published_dir()} (live: {', '.join(sorted(state['representations']))}); "
+        f"build it with: dbt build --select user_representation"
+    )
+
+
+@cli.command("train-downstream")
+@click.argument("task")
+@click.option("--version", "representation_version", required=True, help="Representation version to train on, e.g. v1.")
+@click.option("--seed", default=0, show_default=True)
+def train_downstream_cmd(task, representation_version, seed):
+    """Train TASK (e.g. podcast_propensity) on a representation, register it and publish its scores model."""
+    from training.downstream import train_downstream
+    from userrep.publish import publish_downstream
+
+    manifest = train_downstream(task, representation_version, config.warehouse_path(), config.raw_dir(), config.registry_dir(), seed)
+    publish_downstream(task, manifest.version, representation_version)
+    click.echo(
+        f"{task} {manifest.version} on representation {representation_version}: test AUC {manifest.metrics['test_auc']:.3f} "
+        f"(positive rate {manifest.metrics['positive_rate']:.2f}); scores model {task}_scores published"
     )
 
 

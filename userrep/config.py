@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = Path(__file__).resolve().parent.parent
+
+
+def project_dir() -> Path:
+    """The dbt project (dbt_project.yml, models/, macros/); tests point this at a copy."""
+    return _path("USERREP_PROJECT_DIR", str(REPO_DIR))
 
 
 def _path(env: str, default: str) -> Path:

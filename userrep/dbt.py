@@ -23,10 +23,11 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
-def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehouse=None, quiet: bool = True, target_path=None) -> str:
+def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehouse=None, quiet: bool = True,
+            target_path=None, registry=None) -> str:
     """`dbt <args>` against this project; returns its output, raises DbtError with the failures."""
-    argv = [dbt_executable(), "--no-use-colors", *args,
-            "--project-dir", str(config.PROJECT_DIR), "--profiles-dir", str(config.PROJECT_DIR)]
+    project = config.project_dir()
+    argv = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(project), "--profiles-dir", str(project)]
     if target_path:
         argv += ["--target-path", str(target_path)]
     if dbt_vars:
@@ -37,8 +38,9 @@ def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehou
         **os.environ,
         "USERREP_RAW_DIR": str(Path(raw_dir or config.raw_dir()).resolve()),
         "USERREP_WAREHOUSE": str(warehouse),
+        "USERREP_REGISTRY": str(Path(registry or config.registry_dir()).resolve()),
     }
-    result = subprocess.run(argv, env=env, cwd=config.PROJECT_DIR, capture_output=quiet, text=True)
+    result = subprocess.run(argv, env=env, cwd=project, capture_output=quiet, text=True)
     if result.returncode != 0:
         output = (result.stdout or "") + (result.stderr or "")
         failures = [line for line in output.splitlines() if any(k in line for k in ("Error", "ERROR", "FAIL", "error"))]

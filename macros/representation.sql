@@ -1,0 +1,88 @@
+{#
+  A representation version: every user of user_features through one registry version's encoder.
+  Each published user_representation_vN.sql is one line calling this macro. The table carries
+  the model version and feature schema hash of every row, so versions can never mix.
+#}
+{% macro user_representation(version) %}
+{%- set function_name = 'userrep_encode_' ~ version -%}
+{{ require_function(function_name) }}
+select
+    features.user_id,
+    {{ function_name }}(features.features, features.feature_schema_hash) as embedding,
+    '{{ version }}' as model_version,
+    features.feature_schema_hash,
+    {{ dbt.current_timestamp() }} as computed_at
+from {{ ref('user_features') }} as features
+{% endmacro %}
+
+{# Fail at compile time, with the reason, when the plugin did not register a function. #}
+{% macro require_function(function_name) %}
+  {%- if execute -%}
+    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = '" ~ function_name ~ "'").columns[0].values()[0] -%}
+    {%- if found == 0 -%}
+      {{ exceptions.raise_compiler_error(
+          function_name ~ " is not registered: the registry (USERREP_REGISTRY) has no such version, "
+          ~ "or profiles.yml lacks the python_udfs.userrep_udfs plugin") }}
+    {%- endif -%}
+  {%- endif -%}
+{% endmacro %}
+
+{#
+  Top-k cosine neighbours (embeddings are unit length, so the inner product is the cosine) for a
+  cohort: the users who signed up in the last `cohort_days` days, at most `cohort_limit` of them.
+  Pinned to one representation version.
+#}
+{% macro similar_users(version, k=10, cohort_days=7, cohort_limit=1000) %}
+with representation as (
+    select user_id, embedding from {{ ref('user_representation', v=version) }}
+),
+
+cohort as (
+    select representation.*
+    from representation
+    inner join {{ ref('stg_raw__users') }} as users on users.user_id = representation.user_id
+    where users.signup_ts >= {{ as_of() }} - interval {{ cohort_days | int }} day
+    order by users.signup_ts desc, users.user_id
+    limit {{ cohort_limit | int }}
+),
+
+scored as (
+    -- a top-k aggregate keeps a heap per cohort user instead of sorting every pair
+    select
+        cohort.user_id,
+        max_by(
+            {'neighbour_id': candidates.user_id, 'cosine_similarity': array_inner_product(cohort.embedding, candidates.embedding)},
+            array_inner_product(cohort.embedding, candidates.embedding),
+            {{ k | int }}
+        ) as neighbours
+    from cohort
+    inner join representation as candidates on candidates.user_id != cohort.user_id
+    group by cohort.user_id
+)
+
+select
+    user_id,
+    neighbour.neighbour_id,
+    neighbour_rank,
+    neighbour.cosine_similarity,
+    'v{{ version }}' as model_version
+from scored,
+    unnest(neighbours) with ordinality as ranked(neighbour, neighbour_rank)
+{% endmacro %}
+
+{#
+  Scores of a downstream task model trained on one representation version, in SQL. The scoring
+  function checks every row's model_version against the version it was trained on.
+#}
+{% macro downstream_scores(task, model_version, representation_version) %}
+{%- set function_name = 'userrep_score_' ~ task ~ '_' ~ model_version -%}
+{{ require_function(function_name) }}
+select
+    representation.user_id,
+    {{ function_name }}(representation.embedding, representation.model_version) as score,
+    '{{ task }}' as task,
+    '{{ model_version }}' as task_model_version,
+    representation.model_version as representation_version,
+    {{ dbt.current_timestamp() }} as computed_at
+from {{ ref('user_representation', v=representation_version) }} as representation
+{% endmacro %}

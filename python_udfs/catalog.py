@@ -1,0 +1,69 @@
+"""Which SQL functions the registry provides. Engine-neutral and torch-free.
+
+Representation versions:   userrep_encode_vN(features FLOAT[], feature_schema_hash VARCHAR) -> FLOAT[k]
+Downstream task versions:  userrep_score_<task>_vN(embedding FLOAT[], model_version VARCHAR) -> FLOAT
+A version whose files fail verification still gets its function, one that raises the reason:
+only the models that call it fail, with a clear message, and everything else builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from python_udfs.onnx_functions import OnnxFunction
+from userrep.registry import Registry, RegistryError
+
+
+@dataclass
+class FunctionSpec:
+    sql_name: str
+    function: Callable
+    input_dim: int | None
+    output_dim: int | None
+
+
+def encode_function_name(version: str) -> str:
+    return f"userrep_encode_{version}"
+
+
+def score_function_name(task: str, version: str) -> str:
+    return f"userrep_score_{task}_{version}"
+
+
+def downstream_registry(root: Path, task: str) -> Registry:
+    return Registry(Path(root) / "downstream" / task)
+
+
+def _refusing(sql_name: str, reason: str) -> Callable:
+    def refuse(*_):
+        raise RegistryError(f"{sql_name}: {reason}")
+    return refuse
+
+
+def _spec(registry: Registry, version: str, sql_name: str, onnx_file: str, tag_of, tag_name: str) -> FunctionSpec:
+    try:
+        manifest = registry.verify(version)
+    except RegistryError as error:
+        return FunctionSpec(sql_name, _refusing(sql_name, str(error)), None, None)
+    function = OnnxFunction(
+        name=sql_name, path=registry.path(version) / onnx_file, input_dim=manifest.input_dim,
+        output_dim=manifest.latent_dim, expected_tag=tag_of(manifest), tag_name=tag_name,
+    )
+    return FunctionSpec(sql_name, function, manifest.input_dim, manifest.latent_dim)
+
+
+def registry_functions(root: Path | str) -> list[FunctionSpec]:
+    root = Path(root)
+    specs = [
+        _spec(Registry(root), v, encode_function_name(v), "encoder.onnx", lambda m: m.feature_schema_hash, "feature schema")
+        for v in Registry(root).versions()
+    ]
+    downstream = root / "downstream"
+    for task in sorted(p.name for p in downstream.iterdir() if p.is_dir()) if downstream.exists() else []:
+        registry = downstream_registry(root, task)
+        for v in registry.versions():
+            specs.append(_spec(registry, v, score_function_name(task, v), "model.onnx",
+                               lambda m: m.extra["representation_version"], "representation version"))
+    return specs

@@ -1,0 +1,42 @@
+"""dbt-duckdb plugin: every registry version becomes a SQL function on each dbt connection.
+
+profiles.yml:
+    plugins:
+      - module: python_udfs.userrep_udfs
+        config: {registry: "{{ env_var('USERREP_REGISTRY', 'registry') }}"}
+"""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+from dbt.adapters.duckdb.plugins import BasePlugin
+from duckdb.sqltypes import FLOAT, VARCHAR
+
+from python_udfs.catalog import registry_functions
+
+
+def sql_types(spec):
+    features = duckdb.list_type(FLOAT)
+    if spec.output_dim is None:  # a refusing stand-in: its manifest could not be read
+        return [features, VARCHAR], duckdb.list_type(FLOAT)
+    output = FLOAT if spec.output_dim == 1 else duckdb.array_type(FLOAT, spec.output_dim)
+    return [features, VARCHAR], output
+
+
+def register(conn, spec) -> None:
+    parameters, return_type = sql_types(spec)
+    # exceptions propagate (the default): a refused input fails the statement, never NULLs
+    conn.create_function(spec.sql_name, spec.function, parameters, return_type, type="arrow", side_effects=False)
+
+
+class Plugin(BasePlugin):
+    def initialize(self, plugin_config):
+        # ORT sessions are built (and sha256-verified) once per dbt process, not per connection.
+        self.registry_root = plugin_config.get("registry") or os.environ.get("USERREP_REGISTRY", "registry")
+        self.specs = registry_functions(self.registry_root)
+
+    def configure_connection(self, conn):
+        for spec in self.specs:
+            register(conn, spec)
