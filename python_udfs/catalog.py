@@ -37,16 +37,20 @@ def downstream_registry(root: Path, task: str) -> Registry:
 
 
 def _refusing(sql_name: str, reason: str) -> Callable:
-    def refuse(*_):
+    def refuse(values, tags):  # DuckDB checks the arity against the declared parameters
         raise RegistryError(f"{sql_name}: {reason}")
     return refuse
 
 
 def _spec(registry: Registry, version: str, sql_name: str, onnx_file: str, tag_of, tag_name: str) -> FunctionSpec:
     try:
-        manifest = registry.verify(version)
-    except RegistryError as error:
+        manifest = registry.manifest(version)
+    except RegistryError as error:  # unreadable manifest: the signature is unknown too
         return FunctionSpec(sql_name, _refusing(sql_name, str(error)), None, None)
+    try:
+        registry.verify(version)
+    except RegistryError as error:  # keep the real signature so the failure is the reason, not a type clash
+        return FunctionSpec(sql_name, _refusing(sql_name, str(error)), manifest.input_dim, manifest.latent_dim)
     function = OnnxFunction(
         name=sql_name, path=registry.path(version) / onnx_file, input_dim=manifest.input_dim,
         output_dim=manifest.latent_dim, expected_tag=tag_of(manifest), tag_name=tag_name,

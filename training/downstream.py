@@ -52,7 +52,7 @@ def train_downstream(task: str, representation_version: str, warehouse: Path, ra
     groups = [FeatureGroup("embedding", "representation", None, None, None, f"user_representation_{representation_version}", 0, latent_dim)]
 
     def write_files(directory: Path) -> dict:
-        export_onnx(model, torch.from_numpy(x[:2]), directory / "model.onnx", "embedding", "score")
+        export_onnx(model, torch.from_numpy(x[:2].copy()), directory / "model.onnx", "embedding", "score")
         parity = onnx_parity(model, directory / "model.onnx", np.ascontiguousarray(x[test]))
         if parity > 1e-5:
             raise RuntimeError(f"model.onnx disagrees with torch by {parity:.2e}")

@@ -161,36 +161,12 @@ def train_downstream_cmd(task, representation_version, seed):
 @cli.command()
 @click.option("--users", default=20_000, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-def demo(users, seed):
-    """The main job on the embedded synthetic world, end to end."""
-    import duckdb
+@click.option("--epochs", default=30, show_default=True)
+def demo(users, seed, epochs):
+    """The main job on the embedded synthetic world, end to end, from a clean slate."""
+    from userrep.demo import run_demo
 
-    from userrep.dbt import run_dbt
-    from userrep.synthetic import WorldConfig, generate_world
-
-    raw, warehouse = config.raw_dir(), config.warehouse_path()
-    timings = {}
-    start = time.perf_counter()
-    counts = generate_world(WorldConfig(users=users, seed=seed), raw)
-    timings["generate"] = time.perf_counter() - start
-    click.echo(f"[1/2] synthetic world -> {raw} ({timings['generate']:.1f}s)")
-    _echo_counts(counts)
-
-    warehouse.unlink(missing_ok=True)
-    start = time.perf_counter()
-    run_dbt(["build"], raw_dir=raw, warehouse=warehouse)
-    timings["dbt build"] = time.perf_counter() - start
-    click.echo(f"[2/2] dbt build -> {warehouse} ({timings['dbt build']:.1f}s)")
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        users_n, dim, as_of = con.execute("select count(*), any_value(len(features)), any_value(as_of) from user_features").fetchone()
-        quarantined = con.execute(
-            "select sum(n) from (select count(*) n from quarantine_events union all select count(*) from quarantine_item_embeddings)"
-        ).fetchone()[0]
-    click.echo(
-        f"\nuser_features: {users_n:,} users x {dim} floats as of {as_of}; {quarantined:,} raw rows quarantined.\n"
-        f"Query it: duckdb {warehouse} \"select user_id, features[1:4] from user_features limit 5\""
-    )
+    run_demo(users=users, seed=seed, epochs=epochs, echo=click.echo)
 
 
 if __name__ == "__main__":

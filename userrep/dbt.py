@@ -24,9 +24,9 @@ def dbt_executable() -> str:
 
 
 def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehouse=None, quiet: bool = True,
-            target_path=None, registry=None) -> str:
+            target_path=None, registry=None, project=None) -> str:
     """`dbt <args>` against this project; returns its output, raises DbtError with the failures."""
-    project = config.project_dir()
+    project = Path(project or config.project_dir())
     argv = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(project), "--profiles-dir", str(project)]
     if target_path:
         argv += ["--target-path", str(target_path)]
@@ -39,11 +39,14 @@ def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehou
         "USERREP_RAW_DIR": str(Path(raw_dir or config.raw_dir()).resolve()),
         "USERREP_WAREHOUSE": str(warehouse),
         "USERREP_REGISTRY": str(Path(registry or config.registry_dir()).resolve()),
+        "USERREP_PROJECT_DIR": str(project),
     }
     result = subprocess.run(argv, env=env, cwd=project, capture_output=quiet, text=True)
     if result.returncode != 0:
         output = (result.stdout or "") + (result.stderr or "")
-        failures = [line for line in output.splitlines() if any(k in line for k in ("Error", "ERROR", "FAIL", "error"))]
-        detail = "\n".join(failures[-30:]) if quiet else "see the dbt output above"
+        lines = output.splitlines()
+        # dbt repeats every failure with its message after "Completed with"; else show the tail
+        start = next((i for i, line in enumerate(lines) if "Completed with" in line), max(len(lines) - 40, 0))
+        detail = "\n".join(line for line in lines[start:] if line.strip()) if quiet else "see the dbt output above"
         raise DbtError(f"dbt {' '.join(args)} failed (exit {result.returncode}):\n{detail}")
     return result.stdout or ""

@@ -1,36 +1,84 @@
-"""A tiny generated world, built with dbt once per test session."""
+"""A tiny generated world, built with dbt once per test session, each world in its own copy of
+the dbt project (publishing writes models/published/ there, never into the repository)."""
 
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from userrep.config import REPO_DIR
 from userrep.dbt import run_dbt
 from userrep.synthetic import generate_world
+
+PROJECT_FILES = ["dbt_project.yml", "profiles.yml", "models", "macros"]
+
+
+def copy_project(destination: Path) -> Path:
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = REPO_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("published"))
+        else:
+            shutil.copy(source, destination / name)
+    return destination
 
 
 @dataclass
 class World:
-    raw: Path
-    warehouse: Path
-    target: Path
+    root: Path
 
-    def connect(self):
-        return duckdb.connect(str(self.warehouse), read_only=True)
+    raw = property(lambda self: self.root / "raw")
+    warehouse = property(lambda self: self.root / "warehouse.duckdb")
+    target = property(lambda self: self.root / "target")
+    project = property(lambda self: self.root / "project")
+    registry = property(lambda self: self.root / "registry")
+
+    def connect(self, read_only=True):
+        return duckdb.connect(str(self.warehouse), read_only=read_only)
 
     def dbt(self, args, dbt_vars=None):
-        return run_dbt(args, dbt_vars, raw_dir=self.raw, warehouse=self.warehouse, target_path=self.target)
+        return run_dbt(args, dbt_vars, raw_dir=self.raw, warehouse=self.warehouse, target_path=self.target,
+                       registry=self.registry, project=self.project)
+
+    @contextmanager
+    def env(self):
+        """USERREP_* pointing at this world, for in-process commands (publish, train, refresh)."""
+        names = {"USERREP_RAW_DIR": self.raw, "USERREP_WAREHOUSE": self.warehouse,
+                 "USERREP_REGISTRY": self.registry, "USERREP_PROJECT_DIR": self.project}
+        saved = {k: os.environ.get(k) for k in names}
+        os.environ.update({k: str(v) for k, v in names.items()})
+        try:
+            yield self
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
-def make_world(root: Path, config) -> World:
-    world = World(raw=root / "raw", warehouse=root / "warehouse.duckdb", target=root / "target")
-    generate_world(config, world.raw)
+def new_world(root: Path, config=None) -> World:
+    world = World(root)
+    copy_project(world.project)
+    if config is not None:
+        generate_world(config, world.raw)
+    return world
+
+
+def clone_world(source: World, root: Path) -> World:
+    """A private copy of a built world (raw data and warehouse), with a fresh project copy."""
+    world = new_world(root)
+    shutil.copytree(source.raw, world.raw)
+    shutil.copy(source.warehouse, world.warehouse)
     return world
 
 
 @pytest.fixture(scope="session")
 def built_world(tmp_path_factory, tiny_config) -> World:
-    world = make_world(tmp_path_factory.mktemp("world"), tiny_config)
+    world = new_world(tmp_path_factory.mktemp("world"), tiny_config)
     world.dbt(["build"])
     return world

@@ -7,17 +7,17 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from conftest import World
+from conftest import new_world
 
 
 def test_rerun_with_new_days_only_touches_new_days(tmp_path, built_world, tiny_config):
-    raw = tmp_path / "raw"
+    world = new_world(tmp_path / "incremental")
+    raw = world.raw
     shutil.copytree(built_world.raw, raw)
     events = pq.read_table(raw / "events")
     split = datetime.combine(tiny_config.as_of - timedelta(days=10), datetime.min.time(), timezone.utc)
     (raw / "events" / "part-00000.parquet").unlink()
     pq.write_table(events.filter(pc.less(events["ts"], split)), raw / "events" / "part-00000.parquet")
-    world = World(raw=raw, warehouse=tmp_path / "w.duckdb", target=tmp_path / "target")
     world.dbt(["build"])
     with world.connect() as con:
         first_days = dict(con.execute("select event_day, max(built_at) from int_user_encoder_days_summed group by 1").fetchall())
@@ -35,7 +35,8 @@ def test_rerun_with_new_days_only_touches_new_days(tmp_path, built_world, tiny_c
     assert second_days[last_first_day] > first_days[last_first_day], "the last (possibly partial) day is redone"
     assert max(second_days) > last_first_day
 
-    full = World(raw=raw, warehouse=tmp_path / "full.duckdb", target=tmp_path / "target")
+    full = new_world(tmp_path / "full")
+    shutil.copytree(raw, full.raw)
     full.dbt(["build", "--full-refresh"])
     with full.connect() as con:
         rebuilt = con.execute("select user_id, features from user_features order by user_id").fetchall()

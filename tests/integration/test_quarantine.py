@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import World
+from conftest import new_world
 
 T = lambda day, hour=12: datetime(2026, 6, day, hour, tzinfo=timezone.utc)  # noqa: E731
 TS = pa.timestamp("us", tz="UTC")
@@ -19,8 +19,8 @@ def _write(raw, name, columns, types):
 
 @pytest.fixture(scope="module")
 def bad_world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bad")
-    raw = root / "raw"
+    world = new_world(tmp_path_factory.mktemp("bad"))
+    raw = world.raw
     raw.mkdir()
     s, f = pa.string(), pa.float64()
     _write(raw, "items", {
@@ -50,7 +50,6 @@ def bad_world(tmp_path_factory):
         "weight": [5.0, 3.0, 1.0, 1.0, 1.0, 1.0, math.nan, -2.0, 4.0, 1.0, 1.0, math.inf, 0.0],
         "event_type": ["play"] * 13,
     }, {"user_id": s, "item_id": s, "ts": TS, "weight": f, "event_type": s})
-    world = World(raw=raw, warehouse=root / "w.duckdb", target=root / "target")
     world.dbt(["build"], {"as_of": "2026-06-20", "encoders": ["a", "b"]})
     return world
 
