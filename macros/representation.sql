@@ -2,8 +2,11 @@
   A representation version: every user of user_features through one registry version's encoder.
   Each published user_representation_vN.sql is one line calling this macro. The table carries
   the model version and feature schema hash of every row, so versions can never mix.
+  Incremental: only users whose features changed since this table was last written are
+  re-encoded (delete+insert by user_id); the others keep their rows and updated_at.
 #}
 {% macro user_representation(version) %}
+{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail', tags=['nrt']) }}
 {%- set function_name = 'userrep_encode_' ~ version -%}
 {{ require_function(function_name) }}
 select
@@ -11,8 +14,12 @@ select
     {{ function_name }}(features.features, features.feature_schema_hash) as embedding,
     '{{ version }}' as model_version,
     features.feature_schema_hash,
-    {{ dbt.current_timestamp() }} as computed_at
+    {{ dbt.current_timestamp() }} as computed_at,
+    {{ dbt.current_timestamp() }} as updated_at
 from {{ ref('user_features') }} as features
+{%- if is_incremental() %}
+where features.updated_at > (select max(updated_at) from {{ this }})
+{%- endif %}
 {% endmacro %}
 
 {# Fail at compile time, with the reason, when the plugin did not register a function. #}

@@ -159,6 +159,31 @@ def train_downstream_cmd(task, representation_version, seed):
 
 
 @cli.command()
+def refresh():
+    """Near-real-time refresh: new event files and new users to every published version."""
+    from userrep.refresh import refresh as run_refresh
+
+    result = run_refresh()
+    click.echo(
+        f"refreshed in {result['seconds']:.1f}s: {result['new_event_files']} new event file(s), "
+        f"{result['users_with_new_features']:,} of {result['users']:,} users with new features, re-encoded "
+        + (", ".join(f"{v}: {n:,}" for v, n in result["re_encoded"].items()) or "no published version")
+    )
+
+
+@cli.command("land-batch")
+@click.option("--users", default=200, show_default=True, help="Existing users with new plays.")
+@click.option("--new-users", default=20, show_default=True, help="Users who just signed up (onboarding picks only).")
+@click.option("--next-day", is_flag=True, help="Put the plays on the day after the latest one (as_of moves).")
+@click.option("--seed", default=1, show_default=True)
+def land_batch_cmd(users, new_users, next_day, seed):
+    """Simulate a micro-batch landing in the raw directory (for demos and benchmarks)."""
+    from userrep.synthetic import land_batch
+
+    click.echo(land_batch(config.raw_dir(), users, new_users, seed, next_day=next_day))
+
+
+@cli.command()
 @click.option("--users", default=20_000, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--epochs", default=30, show_default=True)

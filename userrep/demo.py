@@ -35,8 +35,9 @@ def run_demo(users: int, seed: int, epochs: int, echo=print) -> dict:
     from training.train import TrainConfig, train_and_register
     from userrep.dbt import run_dbt
     from userrep.publish import publish_downstream, publish_representation
+    from userrep.refresh import refresh
     from userrep.registry import Registry
-    from userrep.synthetic import WorldConfig, generate_world
+    from userrep.synthetic import WorldConfig, generate_world, land_batch
 
     raw, warehouse, registry = config.raw_dir(), config.warehouse_path(), Registry()
     timings: dict = {}
@@ -59,6 +60,13 @@ def run_demo(users: int, seed: int, epochs: int, echo=print) -> dict:
         publish_downstream("podcast_propensity", task.version, "v1")
         run_dbt(["build", "--select", "podcast_propensity_scores"])
         echo(f"   test AUC {task.metrics['test_auc']:.3f} from 64 floats per user")
+    with step(echo, "land a micro-batch (new plays, late and duplicate events, new users) and refresh", timings):
+        batch = land_batch(raw, users=200, new_users=20, seed=seed + 1)
+        echo(f"   landed {batch['events']} events ({batch['late_events']} late) of {batch['users_with_events']} users, "
+             f"{batch['duplicate_events']} duplicates of earlier events, {batch['new_users']} new users")
+        refreshed = refresh()
+        echo(f"   userrep refresh: {refreshed['users_with_new_features']:,} of {refreshed['users']:,} users had new features, "
+             f"re-encoded {refreshed['re_encoded'].get('v1', 0):,} in v1, in {refreshed['seconds']:.1f}s")
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         encoded = con.execute("select count(*) from user_representation_v1").fetchone()[0]

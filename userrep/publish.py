@@ -91,7 +91,10 @@ def render(state: dict) -> dict[str, str]:
             {"name": "model_version", "data_type": "varchar", "constraints": [{"type": "not_null"}],
              "data_tests": [{"accepted_values": {"arguments": {"values": ["__VERSION__"]}}}]},
             {"name": "feature_schema_hash", "data_type": "varchar", "constraints": [{"type": "not_null"}]},
-            {"name": "computed_at", "data_type": "timestamp with time zone", "constraints": [{"type": "not_null"}]},
+            {"name": "computed_at", "data_type": "timestamp with time zone", "constraints": [{"type": "not_null"}],
+             "description": "When this user's embedding was computed by this version."},
+            {"name": "updated_at", "data_type": "timestamp with time zone", "constraints": [{"type": "not_null"}],
+             "description": "When the row was last written; refreshes leave unchanged users alone."},
         ]
 
     version_entries = []
@@ -112,7 +115,7 @@ def render(state: dict) -> dict[str, str]:
                 "join on user_id and pin the version your model was trained on."
             ),
             "latest_version": _n(versions[-1]),
-            "config": {"contract": {"enforced": True}, "access": "public", "materialized": "table"},
+            "config": {"contract": {"enforced": True}, "access": "public"},
             "versions": version_entries,
         },
         {

@@ -374,3 +374,68 @@ def generate_world(cfg: WorldConfig, out: Path, progress=None) -> dict:
                 w.close()
     counts["items"] = len(catalog.item_ids)
     return counts
+
+
+def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool = False, late_days: int = 3,
+               duplicates: int = 10) -> dict:
+    """Simulate a micro-batch arriving after the world was built: a new event file with plays of
+    `users` existing users (on the latest day, or the day after with `next_day`), some late events
+    from the last `late_days` days, exact copies of already-landed events, and `new_users` who just
+    signed up with onboarding picks and no events yet."""
+    raw = Path(raw)
+    rng = np.random.default_rng([seed, 99])
+    events_dir = raw / "events"
+    existing = pq.read_table(events_dir)
+    last_day = int(existing.column("ts").to_numpy().astype("datetime64[D]").astype(np.int64).max())
+    day = last_day + (1 if next_day else 0)
+    items = pq.read_table(raw / "items.parquet").column("item_id").to_numpy(zero_copy_only=False)
+    known_users = pq.read_table(raw / "users.parquet").column("user_id").to_numpy(zero_copy_only=False)
+
+    chosen = rng.choice(known_users, size=min(users, len(known_users)), replace=False)
+    per_user = rng.integers(1, 6, len(chosen))
+    e_user = np.repeat(chosen, per_user)
+    offsets_s = rng.integers(0, SECONDS_PER_DAY - 120, len(e_user))
+    late = rng.random(len(e_user)) < 0.2
+    days = np.where(late, day - rng.integers(1, late_days + 1, len(e_user)), day)
+    ts = (days * SECONDS_PER_DAY + offsets_s) * 1_000_000
+    fresh = pa.table(
+        {
+            "user_id": pa.array(e_user),
+            "item_id": pa.array(rng.choice(items, len(e_user))),
+            "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+            "weight": pa.array(np.round(rng.uniform(5, 300, len(e_user)), 1)),
+            "event_type": pa.array(["play"] * len(e_user)),
+        },
+        schema=EVENT_SCHEMA,
+    )
+    copies = existing.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA).take(rng.choice(existing.num_rows, duplicates, replace=False))
+    batch = pa.concat_tables([fresh, copies])
+    part = len(list(events_dir.glob("*.parquet")))
+    pq.write_table(batch, events_dir / f"part-{part:05d}.parquet")
+
+    users_table = pq.read_table(raw / "users.parquet")
+    start = len(known_users)
+    ids = np.char.add("u", np.char.zfill(np.arange(start, start + new_users).astype(str), 7))
+    signup = np.full(new_users, (day * SECONDS_PER_DAY + SECONDS_PER_DAY - 60) * 1_000_000)
+    newcomers = pa.table(
+        {
+            "user_id": pa.array(ids),
+            "signup_ts": pa.array(signup, pa.timestamp("us", tz="UTC")),
+            **{c: pa.array(rng.choice(users_table.column(c).unique().to_numpy(zero_copy_only=False), new_users))
+               for c in users_table.column_names if c not in ("user_id", "signup_ts")},
+        }
+    ).cast(users_table.schema)
+    pq.write_table(pa.concat_tables([users_table, newcomers]), raw / "users.parquet")
+    onboarding = pq.read_table(raw / "onboarding.parquet")
+    picks = np.repeat(ids, 4)
+    popular_tracks = [i for i in items if i.startswith("t")][:200]
+    pq.write_table(
+        pa.concat_tables([onboarding, pa.table({
+            "user_id": pa.array(picks),
+            "item_id": pa.array(rng.choice(popular_tracks, len(picks), replace=False) if len(picks) <= 200 else rng.choice(popular_tracks, len(picks))),
+            "ts": pa.array(np.repeat(signup + 30_000_000, 4), pa.timestamp("us", tz="UTC")),
+        }).cast(onboarding.schema)]),
+        raw / "onboarding.parquet",
+    )
+    return {"file": f"part-{part:05d}.parquet", "events": int(len(e_user)), "late_events": int(late.sum()),
+            "duplicate_events": duplicates, "users_with_events": int(len(chosen)), "new_users": new_users}

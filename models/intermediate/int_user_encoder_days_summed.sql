@@ -2,22 +2,18 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='event_day',
+        unique_key=['user_id', 'event_day'],
         on_schema_change='fail'
     )
 }}
 {#-
   Grain: user x encoder x day. Engagement-weighted embedding sums, one SUM per dimension,
   so horizon means are sums of a few daily rows instead of rescans of the events.
-  Incremental: a rerun replaces only the days from the last day already built onwards.
+  Incremental: recomputes only the (user, day) pairs touched by new event files.
 -#}
 {%- set max_dim = max_encoder_dim(ref('stg_raw__item_embeddings')) %}
 with events as (
-    select user_id, item_id, event_day, weight
-    from {{ ref('stg_raw__events') }}
-    {%- if is_incremental() %}
-    where ts >= (select max(event_day) from {{ this }})
-    {%- endif %}
+    {{ events_to_aggregate() }}
 )
 
 select

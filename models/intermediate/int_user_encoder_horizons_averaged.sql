@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#-
   Grain: user x encoder. For every horizon h (var `horizons`): the engagement-weighted mean
   embedding over the h days ending on as_of, from the daily sums. A horizon with no positive

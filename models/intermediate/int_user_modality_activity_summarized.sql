@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#- Grain: user x modality. Event counts per horizon and the last active day. -#}
 {%- set horizons = var('horizons') %}
 with daily as (

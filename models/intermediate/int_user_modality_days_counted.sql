@@ -2,17 +2,14 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='event_day',
+        unique_key=['user_id', 'event_day'],
         on_schema_change='fail'
     )
 }}
-{#- Grain: user x modality x day. Event counts and engagement for the activity features. -#}
+{#- Grain: user x modality x day. Event counts and engagement for the activity features.
+    Incremental like int_user_encoder_days_summed: only (user, day) pairs touched by new event files. -#}
 with events as (
-    select user_id, item_id, event_day, weight
-    from {{ ref('stg_raw__events') }}
-    {%- if is_incremental() %}
-    where ts >= (select max(event_day) from {{ this }})
-    {%- endif %}
+    {{ events_to_aggregate() }}
 )
 
 select

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#- Grain: user x encoder. The plain mean embedding of the items a user picked at sign-up. -#}
 {%- set max_dim = max_encoder_dim(ref('stg_raw__item_embeddings')) %}
 with summed as (

@@ -1,10 +1,14 @@
 -- depends_on: {{ ref('int_user_encoder_horizons_averaged') }}
 -- depends_on: {{ ref('int_user_onboarding_averaged') }}
 -- depends_on: {{ ref('stg_raw__as_of') }}
+-- depends_on: {{ ref('int_users_refreshed') }}
+{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail') }}
 {#-
   Grain: one row per user in stg_raw__users (users without events included). `features` is the
   canonical FLOAT vector described by feature_schema; missing groups are zeros with a presence
   flag of 0, never NULL or NaN.
+  Incremental: recomputes the users in int_users_refreshed and rewrites only rows whose features
+  changed, so untouched users keep their updated_at and are not re-encoded.
 -#}
 {%- set layout = feature_layout(ref('stg_raw__item_embeddings'), ref('stg_raw__items'), ref('stg_raw__users')) %}
 {%- set encoders = encoder_dims(ref('stg_raw__item_embeddings')) | map(attribute='encoder') | list %}
@@ -13,6 +17,9 @@
 {%- set modality_alias = {} %}{% for m in modality_names %}{% do modality_alias.update({m: 'modality_' ~ loop.index}) %}{% endfor %}
 with users as (
     select * from {{ ref('stg_raw__users') }}
+    {%- if is_incremental() %}
+    where user_id in (select user_id from {{ ref('int_users_refreshed') }})
+    {%- endif %}
 ),
 
 activity as (
@@ -23,15 +30,17 @@ activity as (
 
 schema as (
     select any_value(schema_hash) as schema_hash from {{ ref('feature_schema') }}
-)
+),
 
+computed as (
 select
     users.user_id,
     {%- set parts = [] %}
     {%- for group in layout %}{% do parts.append(feature_group_sql(group, encoder_alias, modality_alias)) %}{% endfor %}
     {{ concat_lists(parts) }} as features,
     schema.schema_hash as feature_schema_hash,
-    {{ as_of() }} as as_of
+    {{ as_of() }} as as_of,
+    {{ dbt.current_timestamp() }} as updated_at
 from users
 cross join schema
 left join activity on activity.user_id = users.user_id
@@ -45,3 +54,16 @@ left join {{ ref('int_user_onboarding_averaged') }} as {{ encoder_alias[e] }}_on
 left join {{ ref('int_user_modality_activity_summarized') }} as {{ modality_alias[m] }}
     on {{ modality_alias[m] }}.user_id = users.user_id and {{ modality_alias[m] }}.modality = '{{ m }}'
 {%- endfor %}
+)
+
+select computed.*
+from computed
+{%- if is_incremental() %}
+where not exists (
+    select 1 from {{ this }} as previous
+    where previous.user_id = computed.user_id
+        and previous.features = computed.features
+        and previous.feature_schema_hash = computed.feature_schema_hash
+        and previous.as_of = computed.as_of
+)
+{%- endif %}

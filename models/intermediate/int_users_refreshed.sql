@@ -1,0 +1,50 @@
+{#-
+  Grain: one row per user whose features this run must recompute.
+  Everyone on a first build, or when as_of or the feature schema moved (recency and tenure change
+  for every user on a new day). Otherwise, near-real-time: users with (user, day) sums rebuilt in
+  this run (new or late events, cross-file duplicates) and users new since the last build.
+-#}
+-- depends_on: {{ ref('stg_raw__as_of') }}
+-- depends_on: {{ ref('feature_schema') }}
+-- depends_on: {{ ref('int_user_encoder_days_summed') }}
+-- depends_on: {{ ref('int_user_modality_days_counted') }}
+{%- set previous = adapter.get_relation(this.database, this.schema, 'user_features') %}
+with users as (
+    select user_id from {{ ref('stg_raw__users') }}
+)
+{%- if previous is none %}
+
+select user_id from users
+{%- else %},
+
+current_run as (
+    select
+        (select as_of from {{ ref('stg_raw__as_of') }}) as as_of,
+        (select any_value(schema_hash) from {{ ref('feature_schema') }}) as schema_hash
+),
+
+previous_run as (
+    select max(as_of) as as_of, any_value(feature_schema_hash) as schema_hash from {{ previous }}
+),
+
+moved as (
+    select (current_run.as_of is distinct from previous_run.as_of
+            or current_run.schema_hash is distinct from previous_run.schema_hash) as everyone
+    from current_run cross join previous_run
+),
+
+rebuilt_days as (
+    select user_id from {{ ref('int_user_encoder_days_summed') }}
+    where built_at >= '{{ run_started_at.isoformat() }}'::timestamptz
+    union
+    select user_id from {{ ref('int_user_modality_days_counted') }}
+    where built_at >= '{{ run_started_at.isoformat() }}'::timestamptz
+)
+
+select users.user_id
+from users
+cross join moved
+where moved.everyone
+    or users.user_id in (select user_id from rebuilt_days)
+    or users.user_id not in (select user_id from {{ previous }})
+{%- endif %}
