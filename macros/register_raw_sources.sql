@@ -10,6 +10,11 @@
     {%- do run_query("create schema if not exists raw") -%}
     {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
       {%- do run_query(raw_source_view_sql(raw_dir, node)) -%}
+      {%- if node.meta.get('track_files') -%}
+        {#- the file list alone, from a glob: finding new files must not scan the data -#}
+        {%- do run_query("create or replace view raw." ~ node.identifier ~ "__files as select file as source_file from glob('"
+              ~ raw_dir ~ "/" ~ node.name ~ ".parquet') union all select file from glob('" ~ raw_dir ~ "/" ~ node.name ~ "/**/*.parquet')") -%}
+      {%- endif -%}
     {%- endfor -%}
   {%- endif -%}
 {% endmacro %}

@@ -413,6 +413,14 @@ def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool 
     part = len(list(events_dir.glob("*.parquet")))
     pq.write_table(batch, events_dir / f"part-{part:05d}.parquet")
 
+    if new_users:
+        _add_new_users(raw, rng, new_users, day, known_users, items)
+    return {"file": f"part-{part:05d}.parquet", "events": int(len(e_user)), "late_events": int(late.sum()),
+            "duplicate_events": duplicates, "users_with_events": int(len(chosen)), "new_users": new_users}
+
+
+def _add_new_users(raw: Path, rng, new_users: int, day: int, known_users, items) -> None:
+    """Users who signed up a minute before the end of `day`, with onboarding picks and no events."""
     users_table = pq.read_table(raw / "users.parquet")
     start = len(known_users)
     ids = np.char.add("u", np.char.zfill(np.arange(start, start + new_users).astype(str), 7))
@@ -432,10 +440,8 @@ def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool 
     pq.write_table(
         pa.concat_tables([onboarding, pa.table({
             "user_id": pa.array(picks),
-            "item_id": pa.array(rng.choice(popular_tracks, len(picks), replace=False) if len(picks) <= 200 else rng.choice(popular_tracks, len(picks))),
+            "item_id": pa.array(rng.choice(popular_tracks, len(picks))),
             "ts": pa.array(np.repeat(signup + 30_000_000, 4), pa.timestamp("us", tz="UTC")),
         }).cast(onboarding.schema)]),
         raw / "onboarding.parquet",
     )
-    return {"file": f"part-{part:05d}.parquet", "events": int(len(e_user)), "late_events": int(late.sum()),
-            "duplicate_events": duplicates, "users_with_events": int(len(chosen)), "new_users": new_users}

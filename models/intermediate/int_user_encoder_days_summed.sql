@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_raw__event_file_user_days') }}
 {{
     config(
         materialized='incremental',

@@ -8,6 +8,7 @@
 {%- set horizons = var('horizons') %}
 with daily as (
     {{ with_age_days(ref('int_user_encoder_days_summed')) }}
+    where daily.user_id in (select user_id from {{ ref('int_users_refreshed') }})
 ),
 
 windowed as (

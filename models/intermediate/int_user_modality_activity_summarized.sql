@@ -3,6 +3,7 @@
 {%- set horizons = var('horizons') %}
 with daily as (
     {{ with_age_days(ref('int_user_modality_days_counted')) }}
+    where daily.user_id in (select user_id from {{ ref('int_users_refreshed') }})
 )
 
 select

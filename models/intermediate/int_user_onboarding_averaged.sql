@@ -11,6 +11,7 @@ with summed as (
     from {{ ref('stg_raw__onboarding') }} as picks
     inner join {{ ref('int_item_embeddings_pivoted') }} as embeddings
         on embeddings.item_id = picks.item_id
+    where picks.user_id in (select user_id from {{ ref('int_users_refreshed') }})
     group by all
 )
 

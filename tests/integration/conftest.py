@@ -69,11 +69,17 @@ def new_world(root: Path, config=None) -> World:
     return world
 
 
-def clone_world(source: World, root: Path) -> World:
-    """A private copy of a built world (raw data and warehouse), with a fresh project copy."""
-    world = new_world(root)
+def clone_world(source: World, root: Path, deployment: bool = False) -> World:
+    """A private copy of a built world (raw data and warehouse), with a fresh project copy; with
+    `deployment`, its published models and registry too, but not its warehouse."""
+    world = World(root)
+    if deployment:
+        shutil.copytree(source.project, world.project)
+        shutil.copytree(source.registry, world.registry)
+    else:
+        copy_project(world.project)
+        shutil.copy(source.warehouse, world.warehouse)
     shutil.copytree(source.raw, world.raw)
-    shutil.copy(source.warehouse, world.warehouse)
     return world
 
 

@@ -1,0 +1,84 @@
+"""Near-real-time refresh: after any sequence of micro-batches the tables equal a full rebuild,
+and only users whose features changed are recomputed and re-encoded."""
+
+import numpy as np
+import pytest
+
+from conftest import clone_world
+from training.train import TrainConfig, train_and_register
+from userrep.publish import publish_representation
+from userrep.refresh import refresh
+from userrep.registry import Registry
+from userrep.synthetic import land_batch
+
+TINY = TrainConfig(latent_dim=8, hidden=[32], epochs=2, batch_size=64, sample=None, seed=5)
+
+
+@pytest.fixture(scope="module")
+def live(built_world, tmp_path_factory):
+    world = clone_world(built_world, tmp_path_factory.mktemp("live"))
+    with world.env():
+        train_and_register(world.warehouse, Registry(), TINY, progress=False)
+        publish_representation("v1")
+        world.dbt(["build", "--select", "path:models/published"])
+        yield world
+
+
+def snapshot(world):
+    with world.connect() as con:
+        features = {u: (f, t) for u, f, t in con.execute("select user_id, features, updated_at from user_features").fetchall()}
+        encoded = {u: (e, t) for u, e, t in con.execute("select user_id, embedding, updated_at from user_representation_v1").fetchall()}
+    return features, encoded
+
+
+def assert_equals_full_rebuild(world, tmp_path):
+    fresh = clone_world(world, tmp_path, deployment=True)
+    fresh.dbt(["run"])
+    (features, encoded), (expected_features, expected_encoded) = snapshot(world), snapshot(fresh)
+    assert sorted(features) == sorted(expected_features)
+    users = sorted(features)
+    np.testing.assert_allclose([features[u][0] for u in users], [expected_features[u][0] for u in users], atol=1e-5)
+    np.testing.assert_allclose([encoded[u][0] for u in users], [expected_encoded[u][0] for u in users], atol=1e-5)
+
+
+def run_refresh(world):
+    return refresh(raw_dir=world.raw, warehouse=world.warehouse, registry=world.registry, project=world.project,
+                   target_path=world.target)
+
+
+def test_a_batch_touches_only_its_users_and_equals_a_full_rebuild(live, tmp_path):
+    before_features, before_encoded = snapshot(live)
+    batch = land_batch(live.raw, users=25, new_users=4, seed=11, duplicates=15)
+    result = run_refresh(live)
+    after_features, after_encoded = snapshot(live)
+
+    new_users = set(after_features) - set(before_features)
+    assert len(new_users) == 4 and new_users <= set(after_encoded), "brand-new users are encoded in the next refresh"
+    changed = {u for u in before_features if after_features[u][1] != before_features[u][1]}
+    assert 0 < len(changed) <= batch["users_with_events"]
+    assert result["users_with_new_features"] == len(changed) + 4
+    assert result["re_encoded"] == {"v1": len(changed) + 4}
+    untouched = set(before_features) - changed
+    assert all(after_features[u] == before_features[u] for u in untouched), "untouched users keep their row"
+    assert all(after_encoded[u] == before_encoded[u] for u in untouched), "untouched users are not re-encoded"
+    assert_equals_full_rebuild(live, tmp_path / "rebuild1")
+
+
+def test_duplicates_and_late_events_count_once_and_a_rerun_changes_nothing(live, tmp_path):
+    land_batch(live.raw, users=10, new_users=0, seed=12, duplicates=40, late_days=6)
+    run_refresh(live)
+    before = snapshot(live)
+    assert run_refresh(live)["users_with_new_features"] == 0
+    assert snapshot(live) == before
+    assert_equals_full_rebuild(live, tmp_path / "rebuild2")
+
+
+def test_a_new_day_ages_events_out_of_the_windows(live, tmp_path):
+    with live.connect() as con:
+        old_as_of = con.execute("select any_value(as_of) from user_features").fetchone()[0]
+    land_batch(live.raw, users=5, new_users=1, seed=13, next_day=True)
+    result = run_refresh(live)
+    with live.connect() as con:
+        assert con.execute("select any_value(as_of) from user_features").fetchone()[0] > old_as_of
+    assert result["users_with_new_features"] == result["users"], "recency moves for every user on a new day"
+    assert_equals_full_rebuild(live, tmp_path / "rebuild3")
