@@ -159,6 +159,38 @@ def train_downstream_cmd(task, representation_version, seed):
 
 
 @cli.command()
+@click.option("--version", "version", required=True, help="Registry version to evaluate, e.g. v1.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="[default: reports/<version>]")
+@click.option("--seed", default=0, show_default=True)
+def evaluate(version, out, seed):
+    """Downstream tasks, baselines and cohorts: writes a report with plots and metrics.json."""
+    from userrep.evaluate import evaluate as run_evaluation
+    from userrep.evaluate import load_eval_data
+    from userrep.registry import Registry
+    from userrep.report import write_report
+
+    registry = Registry()
+    data = load_eval_data(config.warehouse_path(), config.raw_dir(), registry, version)
+    results = run_evaluation(data, seed)
+    index = write_report(results, data, out or Path("reports") / version, registry.path(version) / "loss_curve.png")
+    click.echo(f"report: {index}")
+    for check in results["targets"]:
+        click.echo(f"  [{'met' if check['met'] else 'MISSED'}] {check['target']}: {check['measured']}")
+
+
+@cli.command()
+@click.option("--users", default=100_000, show_default=True, help="Scale world size (1000000 for ~90M events).")
+@click.option("--events-per-user", default=100.0, show_default=True)
+@click.option("--root", type=click.Path(path_type=Path), default=Path("benchmarks/worlds"), show_default=True)
+@click.option("--no-demo", is_flag=True, help="Skip timing `userrep demo`.")
+def bench(users, events_per_user, root, no_demo):
+    """Measure every stage (features vs scipy.sparse, refresh, training, encoding, end to end)."""
+    from benchmarks.run import run_bench
+
+    click.echo(f"results: {run_bench(users, root.resolve(), events_per_user, demo=not no_demo)}")
+
+
+@cli.command()
 def refresh():
     """Near-real-time refresh: new event files and new users to every published version."""
     from userrep.refresh import refresh as run_refresh

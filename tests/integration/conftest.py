@@ -12,23 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from userrep.config import REPO_DIR
+from userrep.project import copy_project
 from userrep.dbt import run_dbt
 from userrep.synthetic import generate_world
-
-PROJECT_FILES = ["dbt_project.yml", "profiles.yml", "models", "macros"]
-
-
-def copy_project(destination: Path) -> Path:
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        source = REPO_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("published"))
-        else:
-            shutil.copy(source, destination / name)
-    return destination
-
 
 @dataclass
 class World:
@@ -74,7 +60,7 @@ def clone_world(source: World, root: Path, deployment: bool = False) -> World:
     `deployment`, its published models and registry too, but not its warehouse."""
     world = World(root)
     if deployment:
-        shutil.copytree(source.project, world.project)
+        copy_project(world.project, source=source.project, with_published=True)
         shutil.copytree(source.registry, world.registry)
     else:
         copy_project(world.project)
@@ -87,4 +73,17 @@ def clone_world(source: World, root: Path, deployment: bool = False) -> World:
 def built_world(tmp_path_factory, tiny_config) -> World:
     world = new_world(tmp_path_factory.mktemp("world"), tiny_config)
     world.dbt(["build"])
+    return world
+
+
+def deploy_v1(world: World, train_config) -> World:
+    """Train and register v1 on the world's features, publish it and build its table."""
+    from training.train import train_and_register
+    from userrep.publish import publish_representation
+    from userrep.registry import Registry
+
+    with world.env():
+        train_and_register(world.warehouse, Registry(), train_config, progress=False)
+        publish_representation("v1")
+    world.dbt(["build", "--select", "path:models/published"])
     return world

@@ -5,7 +5,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from conftest import clone_world
+from conftest import clone_world, deploy_v1
 from python_udfs.catalog import registry_functions
 from python_udfs.userrep_udfs import register
 from training.downstream import train_downstream
@@ -19,11 +19,8 @@ TINY = TrainConfig(latent_dim=8, hidden=[32], epochs=3, batch_size=64, sample=No
 
 @pytest.fixture(scope="module")
 def deployed(built_world, tmp_path_factory):
-    world = clone_world(built_world, tmp_path_factory.mktemp("deployed"))
+    world = deploy_v1(clone_world(built_world, tmp_path_factory.mktemp("deployed")), TINY)
     with world.env():
-        train_and_register(world.warehouse, Registry(), TINY, progress=False)
-        publish_representation("v1")
-        world.dbt(["build", "--select", "path:models/published"])
         task = train_downstream("podcast_propensity", "v1", world.warehouse, world.raw, world.registry)
         publish_downstream("podcast_propensity", task.version, "v1")
         world.dbt(["build", "--select", "podcast_propensity_scores"])

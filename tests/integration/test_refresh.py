@@ -4,11 +4,9 @@ and only users whose features changed are recomputed and re-encoded."""
 import numpy as np
 import pytest
 
-from conftest import clone_world
-from training.train import TrainConfig, train_and_register
-from userrep.publish import publish_representation
+from conftest import clone_world, deploy_v1
+from training.train import TrainConfig
 from userrep.refresh import refresh
-from userrep.registry import Registry
 from userrep.synthetic import land_batch
 
 TINY = TrainConfig(latent_dim=8, hidden=[32], epochs=2, batch_size=64, sample=None, seed=5)
@@ -16,12 +14,7 @@ TINY = TrainConfig(latent_dim=8, hidden=[32], epochs=2, batch_size=64, sample=No
 
 @pytest.fixture(scope="module")
 def live(built_world, tmp_path_factory):
-    world = clone_world(built_world, tmp_path_factory.mktemp("live"))
-    with world.env():
-        train_and_register(world.warehouse, Registry(), TINY, progress=False)
-        publish_representation("v1")
-        world.dbt(["build", "--select", "path:models/published"])
-        yield world
+    return deploy_v1(clone_world(built_world, tmp_path_factory.mktemp("live")), TINY)
 
 
 def snapshot(world):

@@ -1,0 +1,122 @@
+"""`make bench` / `userrep bench`: scale worlds, every stage measured in the same run.
+
+Each stage runs in a child process (benchmarks.stages) and is measured with os.wait4: wall time,
+CPU time (user + system, children included) and peak resident memory. Results go to
+benchmarks/results/<date>-<machine>.json and a Markdown table beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from userrep.project import copy_project
+from userrep.synthetic import WorldConfig, generate_world
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    memory = next((int(line.split()[1]) // 1024 // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), None) if Path("/proc/meminfo").exists() else None
+    return {"host": platform.node(), "cpu": model, "cores": os.cpu_count(), "memory_gib": memory,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def measured(argv: list[str], env: dict | None = None) -> dict:
+    """Run argv; its wall time, CPU time and peak RSS (os.wait4: this child and its descendants)."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{stderr[-3000:]}{stdout[-3000:]}")
+    last = stdout.strip().splitlines()[-1] if stdout.strip() else "{}"
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mib": round(usage.ru_maxrss / 1024), **(json.loads(last) if last.startswith("{") else {})}
+
+
+def stage(name: str, world: Path) -> dict:
+    print(f"  {name} ...", flush=True)
+    result = measured([sys.executable, "-m", "benchmarks.stages", name, str(world)])
+    print(f"    {result}", flush=True)
+    return result
+
+
+def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 100.0) -> Path:
+    world = root / f"{users}"
+    raw = world / "raw"
+    if not (raw / "users.parquet").exists():
+        print(f"generating {users:,} users ...", flush=True)
+        started = time.perf_counter()
+        generate_world(WorldConfig(users=users, seed=seed, events_per_user=events_per_user), raw)
+        print(f"  {time.perf_counter() - started:.0f}s", flush=True)
+    fresh_project(world)
+    shutil.rmtree(world / "registry", ignore_errors=True)
+    for stale in world.glob("warehouse.duckdb*"):
+        stale.unlink()
+    return world
+
+
+def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool = True) -> Path:
+    world = bench_world(users, root, events_per_user=events_per_user)
+    os.environ["USERREP_PROJECT_DIR"] = str(world / "project")
+    results = {"date": dt.date.today().isoformat(), "machine": machine(), "users": users, "stages": {}}
+    stages = results["stages"]
+    stages["features_full_build"] = stage("features", world)
+    stages["features_scipy_sparse"] = stage("scipy_sparse", world)
+    stages["training"] = stage("training", world)
+    os.environ.update({"USERREP_WAREHOUSE": str(world / "warehouse.duckdb"), "USERREP_REGISTRY": str(world / "registry"),
+                       "USERREP_RAW_DIR": str(world / "raw")})
+    from userrep.publish import publish_representation
+
+    publish_representation(stages["training"]["version"])
+    stages["encoding"] = stage("encoding", world)
+    stages["full_refresh_features_and_encode"] = measured(
+        [str(Path(sys.executable).with_name("dbt")), "run", "--full-refresh", "--project-dir", str(world / "project"),
+         "--profiles-dir", str(world / "project"), "--target-path", str(world / "target"), "--exclude", "similar_users"],
+        env={**os.environ})
+    print(f"  full refresh: {stages['full_refresh_features_and_encode']}", flush=True)
+    stages["refresh_1pct_new_events"] = stage("refresh_one_percent", world)
+    if demo:
+        demo_dir = root / "demo"
+        env = {**os.environ, "USERREP_RAW_DIR": str(demo_dir / "raw"), "USERREP_WAREHOUSE": str(demo_dir / "warehouse.duckdb"),
+               "USERREP_REGISTRY": str(demo_dir / "registry"), "USERREP_PROJECT_DIR": str(fresh_project(demo_dir))}
+        stages["make_demo_after_install"] = measured([str(Path(sys.executable).with_name("userrep")), "demo"], env=env)
+        print(f"  demo: {stages['make_demo_after_install']}", flush=True)
+    return write_results(results)
+
+
+def fresh_project(directory: Path) -> Path:
+    """A copy of the dbt project for a benchmark world, so publishing never touches the repository."""
+    return copy_project(directory / "project")
+
+
+def write_results(results: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = f"{results['date']}-{results['machine']['host']}-{results['users']}"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2))
+    m = results["machine"]
+    lines = [f"# userrep benchmark, {results['users']:,} users, {results['date']}", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, {m['platform']}", "",
+             "| stage | wall s | CPU s | peak RSS MiB | details |", "|---|---|---|---|---|"]
+    for name, r in results["stages"].items():
+        details = ", ".join(f"{k}={v}" for k, v in r.items() if k not in ("wall_s", "cpu_s", "peak_rss_mib"))
+        lines.append(f"| {name} | {r['wall_s']} | {r['cpu_s']} | {r['peak_rss_mib']} | {details} |")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return RESULTS / f"{stem}.md"

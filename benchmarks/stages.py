@@ -1,0 +1,155 @@
+"""One benchmark stage per process, so its wall time, CPU time and peak memory are its own.
+
+    python -m benchmarks.stages STAGE WORLD_DIR   (prints one JSON line with the stage's extra numbers)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from userrep.dbt import run_dbt
+
+
+def world_env(world: Path) -> dict:
+    return {"raw_dir": world / "raw", "warehouse": world / "warehouse.duckdb", "registry": world / "registry",
+            "target_path": world / "target"}
+
+
+def features(world: Path) -> dict:
+    """Full build of user_features from raw (incremental state dropped first)."""
+    run_dbt(["run", "--full-refresh", "--exclude", "path:models/published"], **world_env(world))
+    return {}
+
+
+def scipy_sparse(world: Path) -> dict:
+    """The peer: events read from DuckDB, one CSR (user x item) per disjoint age bucket, sparse
+    product with each encoder's item matrix, nested horizons rolled up, weighted means written back."""
+    import pyarrow as pa
+    import scipy.sparse as sp
+
+    con = duckdb.connect(str(world / "warehouse.duckdb"))
+    horizons = [7, 30, 180]
+    t0 = time.perf_counter()
+    users = con.sql("select user_id from stg_raw__users order by 1").fetchnumpy()["user_id"]
+    items = con.sql("select item_id from stg_raw__items order by 1").fetchnumpy()["item_id"]
+    events = con.sql(f"""
+        select u.i as u, it.i as it, e.weight, date_diff('day', e.event_day, a.as_of) as age
+        from stg_raw__events e
+        join (select user_id, row_number() over (order by user_id) - 1 as i from stg_raw__users) u using (user_id)
+        join (select item_id, row_number() over (order by item_id) - 1 as i from stg_raw__items) it using (item_id)
+        cross join stg_raw__as_of a where date_diff('day', e.event_day, a.as_of) < {max(horizons)}""").fetchnumpy()
+    read_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    edges = [0] + horizons
+    buckets = [sp.csr_matrix(((events["weight"][m]), (events["u"][m], events["it"][m])), shape=(len(users), len(items)))
+               for lo, hi in zip(edges[:-1], edges[1:]) for m in [(events["age"] >= lo) & (events["age"] < hi)]]
+    csr_s = time.perf_counter() - t1
+    encoders = [r[0] for r in con.execute("select distinct encoder from stg_raw__item_embeddings order by 1").fetchall()]
+    product_s, outputs = 0.0, {}
+    for enc in encoders:
+        emb = con.sql(f"""select it.i, e.embedding from stg_raw__item_embeddings e
+            join (select item_id, row_number() over (order by item_id) - 1 as i from stg_raw__items) it using (item_id)
+            where encoder = '{enc}'""").fetchnumpy()
+        matrix = np.zeros((len(items), len(emb["embedding"][0])), np.float32)
+        matrix[emb["i"]] = np.stack(emb["embedding"])
+        has = np.zeros(len(items), np.float32)
+        has[emb["i"]] = 1.0
+        t2 = time.perf_counter()
+        sums = [b @ matrix for b in buckets]
+        weights = [b @ has for b in buckets]
+        for h in range(1, len(horizons)):  # nested horizons are running sums of disjoint buckets
+            sums[h] += sums[h - 1]
+            weights[h] += weights[h - 1]
+        means = [s / np.where(w > 0, w, 1)[:, None] for s, w in zip(sums, weights)]
+        product_s += time.perf_counter() - t2
+        outputs[enc] = np.concatenate(means, axis=1).astype(np.float32)
+    t3 = time.perf_counter()
+    wide = np.concatenate([outputs[e] for e in encoders], axis=1)
+    table = pa.table({"user_id": users, "features": pa.FixedSizeListArray.from_arrays(pa.array(wide.reshape(-1)), wide.shape[1])})
+    con.execute("create or replace table bench_scipy_features as select * from table")
+    write_s = time.perf_counter() - t3
+    return {"events": int(len(events["u"])), "read_s": round(read_s, 2), "csr_s": round(csr_s, 2),
+            "sparse_product_s": round(product_s, 2), "write_s": round(write_s, 2)}
+
+
+def refresh_one_percent(world: Path) -> dict:
+    from userrep.refresh import refresh
+    from userrep.synthetic import land_batch
+
+    users = con_count(world, "select count(*) from stg_raw__users") // 100
+    events = con_count(world, "select count(*) from stg_raw__events") // 100
+    batch = land_batch(world / "raw", users=users, new_users=0, seed=7)
+    result = refresh(**world_env(world))
+    return {"batch_users": users, "batch_events": batch["events"], "target_events_1pct": events, **result}
+
+
+def con_count(world: Path, sql: str) -> int:
+    with duckdb.connect(str(world / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def training(world: Path) -> dict:
+    from training.train import TrainConfig, train_and_register
+    from userrep.registry import Registry
+
+    manifest = train_and_register(world / "warehouse.duckdb", Registry(world / "registry"), TrainConfig(epochs=10, sample=200_000),
+                                  progress=False)
+    m = manifest.metrics
+    return {"version": manifest.version, "rows": manifest.training_data["sampled_rows"], "epochs": m["epochs_run"],
+            "train_seconds": m["train_seconds"], "seconds_per_epoch": round(m["train_seconds"] / m["epochs_run"], 2),
+            "samples_per_second": m["samples_per_second"], "val_loss": round(m["val_loss"], 4)}
+
+
+def encoding(world: Path) -> dict:
+    """The same features three ways: raw onnxruntime, the in-warehouse UDF, export + ORT + write back."""
+    import pyarrow as pa
+
+    from python_udfs.catalog import registry_functions
+    from python_udfs.userrep_udfs import register
+    from training.data import features_matrix
+    from userrep.registry import Registry
+
+    version = Registry(world / "registry").latest()
+    con = duckdb.connect(str(world / "warehouse.duckdb"))
+    specs = {s.sql_name: s for s in registry_functions(world / "registry")}
+    spec = specs[f"userrep_encode_{version}"]
+    register(con, spec)
+    n = con.execute("select count(*) from user_features").fetchone()[0]
+    con.execute("create or replace temp table bench_in as select * from user_features")  # same input for all three
+
+    t0 = time.perf_counter()
+    table = con.sql("select user_id, features from bench_in").to_arrow_table()
+    matrix = features_matrix(table.column("features"), spec.input_dim)
+    export_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    for i in range(0, n, 2048):
+        spec.function.run(matrix[i : i + 2048])
+    raw_s = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    con.execute(f"create or replace table bench_udf as select user_id, userrep_encode_{version}(features, feature_schema_hash) as e from bench_in")
+    udf_s = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    table = con.sql("select user_id, features from bench_in").to_arrow_table()
+    out = np.concatenate([spec.function.run(features_matrix(table.column("features"), spec.input_dim)[i : i + 65536])
+                          for i in range(0, n, 65536)])
+    back = pa.table({"user_id": table.column("user_id"), "e": pa.FixedSizeListArray.from_arrays(pa.array(out.reshape(-1)), out.shape[1])})
+    con.execute("create or replace table bench_roundtrip as select * from back")
+    roundtrip_s = time.perf_counter() - t3
+    return {"users": n, "raw_onnxruntime_users_per_s": round(n / raw_s), "udf_users_per_s": round(n / udf_s),
+            "roundtrip_users_per_s": round(n / roundtrip_s), "udf_vs_raw": round(raw_s / udf_s, 3),
+            "export_s": round(export_s, 2)}
+
+
+STAGES = {f.__name__: f for f in [features, scipy_sparse, refresh_one_percent, training, encoding]}
+
+if __name__ == "__main__":
+    stage, world = sys.argv[1], Path(sys.argv[2])
+    print(json.dumps(STAGES[stage](world)))

@@ -1,0 +1,43 @@
+{#
+  Daily sums, one user range at a time. A full build at scale runs one statement per range (the
+  model builds the first, its post-hook inserts the others), so only one range's aggregation
+  state is ever in memory; see user_chunks.
+#}
+{% macro user_encoder_days_sql(user_range='true') %}
+select
+    events.user_id,
+    embeddings.encoder,
+    events.event_day,
+    count(*) as event_count,
+    {{ dbt.current_timestamp() }} as built_at,
+    sum(events.weight) as weight_sum,
+    {{ dimension_columns('cast(sum(events.weight * embeddings.e_{i}) as float) as s_{i}', max_encoder_dim(ref('stg_raw__item_embeddings'))) }}
+from ({{ events_to_aggregate() }}) as events
+inner join {{ ref('int_item_embeddings_pivoted') }} as embeddings
+    on embeddings.item_id = events.item_id
+where {{ user_range }}
+group by all
+{% endmacro %}
+
+{% macro user_modality_days_sql(user_range='true') %}
+select
+    events.user_id,
+    items.modality,
+    events.event_day,
+    count(*) as event_count,
+    {{ dbt.current_timestamp() }} as built_at,
+    sum(events.weight) as weight_sum
+from ({{ events_to_aggregate() }}) as events
+inner join {{ ref('stg_raw__items') }} as items
+    on items.item_id = events.item_id
+where {{ user_range }}
+group by all
+{% endmacro %}
+
+{# The inserts for every range after the first: the post-hook of a ranged full build. #}
+{% macro insert_remaining_ranges(sql_macro) %}
+  {%- set ranges = user_chunks(ref('stg_raw__users')) -%}
+  {%- for user_range in ranges[1:] -%}
+    insert into {{ this }} {{ sql_macro(user_range) }};
+  {%- endfor -%}
+{% endmacro %}
