@@ -88,7 +88,7 @@ def load_eval_data(warehouse: Path, raw: Path, registry: Registry, version: str)
             "heavy": events >= max(heavy_cut, 1),
         }
         binary = {}
-        has_podcasts = con.execute("select count(*) from stg_raw__items where modality = 'podcast'").fetchone()[0] > 0
+        has_podcasts = con.execute("select count(*) from stg_raw__items where modality = 'podcast'").fetchall()[0][0] > 0
         for task in ["active_next_7d"] + (["podcast_propensity"] if has_podcasts else []):
             labels = task_labels(con, task, raw)
             binary[task] = np.array([labels[u] for u in users], bool)
@@ -116,7 +116,7 @@ def load_eval_data(warehouse: Path, raw: Path, registry: Registry, version: str)
             attribute = ("life_stage", np.array([traits.get(u) for u in users], dtype=object))
 
         # retrieval happens in the space of the encoder covering the most items
-        encoder = con.execute("select encoder from stg_raw__item_embeddings group by 1 order by count(*) desc, 1 limit 1").fetchone()[0]
+        encoder = con.execute("select encoder from stg_raw__item_embeddings group by 1 order by count(*) desc, 1 limit 1").fetchall()[0][0]
         emb = con.sql(f"select item_id, embedding from stg_raw__item_embeddings where encoder = '{encoder}' order by item_id").to_arrow_table()
         item_ids = np.array(emb.column("item_id").to_pylist(), dtype=object)
         item_vectors = np.array(emb.column("embedding").to_pylist(), np.float32)
@@ -218,13 +218,21 @@ def evaluate(data: EvalData, seed: int = 0) -> dict:
         for u in np.flatnonzero(eligible):
             target[u] = data.item_vectors[[catalog[i] for i in truth[u]]].mean(axis=0)
         entry = {"metric": "recall@10", "encoder": data.retrieval_encoder, "items": int(len(data.item_ids)), "methods": {}}
+        # every method's similarity gets the same popularity prior (both standardised), so the
+        # comparison is about what the user vector adds to popularity
+        prior = np.log1p(data.history_popularity)
+        prior = (prior - prior.mean()) / (prior.std() or 1.0)
+
+        def ranked(similarity):
+            similarity = (similarity - similarity.mean(axis=1, keepdims=True)) / (similarity.std(axis=1, keepdims=True) + 1e-9)
+            return similarity + prior
         for name, x in inputs.items():
             model = make_pipeline(StandardScaler(), Ridge(alpha=10.0)).fit(x[train & eligible], target[train & eligible])
             query = model.predict(x)
 
             def metric(rows, query=query):
                 idx = np.flatnonzero(rows)
-                return _recall(query[idx] @ data.item_vectors.T, [truth[i] for i in idx], data.item_ids)
+                return _recall(ranked(query[idx] @ data.item_vectors.T), [truth[i] for i in idx], data.item_ids)
 
             entry["methods"][name] = per_cohort(metric, eligible)
 

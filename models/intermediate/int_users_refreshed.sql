@@ -1,6 +1,6 @@
 {#-
   Grain: one row per user whose features this run must recompute.
-  Everyone on a first build, or when as_of or the feature schema moved (recency and tenure change
+  Everyone on a first build or a --full-refresh, or when as_of or the feature schema moved (recency and tenure change
   for every user on a new day). Otherwise, near-real-time: users with (user, day) sums rebuilt in
   this run (new or late events, cross-file duplicates) and users new since the last build.
 -#}
@@ -12,7 +12,7 @@
 with users as (
     select user_id from {{ ref('stg_raw__users') }}
 )
-{%- if previous is none %}
+{%- if previous is none or flags.FULL_REFRESH %}
 
 select user_id from users
 {%- else %},

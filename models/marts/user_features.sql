@@ -1,5 +1,3 @@
--- depends_on: {{ ref('int_user_encoder_horizons_averaged') }}
--- depends_on: {{ ref('int_user_onboarding_averaged') }}
 -- depends_on: {{ ref('stg_raw__as_of') }}
 -- depends_on: {{ ref('int_users_refreshed') }}
 {{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail') }}
@@ -22,9 +20,22 @@ with users as (
     {%- endif %}
 ),
 
+-- each view is read once: the per-encoder and per-modality joins below would otherwise re-run it
+horizon_means as materialized (
+    select * from {{ ref('int_user_encoder_horizons_averaged') }}
+),
+
+onboarding_means as materialized (
+    select * from {{ ref('int_user_onboarding_averaged') }}
+),
+
+modality_activity as materialized (
+    select * from {{ ref('int_user_modality_activity_summarized') }}
+),
+
 activity as (
     select user_id, max(last_event_day) as last_event_day
-    from {{ ref('int_user_modality_activity_summarized') }}
+    from modality_activity
     group by 1
 ),
 
@@ -45,13 +56,13 @@ from users
 cross join schema
 left join activity on activity.user_id = users.user_id
 {%- for e in encoders %}
-left join {{ ref('int_user_encoder_horizons_averaged') }} as {{ encoder_alias[e] }}
+left join horizon_means as {{ encoder_alias[e] }}
     on {{ encoder_alias[e] }}.user_id = users.user_id and {{ encoder_alias[e] }}.encoder = '{{ e }}'
-left join {{ ref('int_user_onboarding_averaged') }} as {{ encoder_alias[e] }}_onboarding
+left join onboarding_means as {{ encoder_alias[e] }}_onboarding
     on {{ encoder_alias[e] }}_onboarding.user_id = users.user_id and {{ encoder_alias[e] }}_onboarding.encoder = '{{ e }}'
 {%- endfor %}
 {%- for m in modality_names %}
-left join {{ ref('int_user_modality_activity_summarized') }} as {{ modality_alias[m] }}
+left join modality_activity as {{ modality_alias[m] }}
     on {{ modality_alias[m] }}.user_id = users.user_id and {{ modality_alias[m] }}.modality = '{{ m }}'
 {%- endfor %}
 )
