@@ -22,7 +22,10 @@ where features.updated_at > (select max(updated_at) from {{ this }})
 {%- endif %}
 {% endmacro %}
 
-{# Fail at compile time, with the reason, when the plugin did not register a function. #}
+{#
+  Fail before building, with the reason, when the plugin did not register the function or the
+  registry refused the version (tampered or missing file): even a run with no row to encode.
+#}
 {% macro require_function(function_name) %}
   {%- if execute -%}
     {%- set found = run_query("select count(*) from duckdb_functions() where function_name = '" ~ function_name ~ "'").columns[0].values()[0] -%}
@@ -31,6 +34,7 @@ where features.updated_at > (select max(updated_at) from {{ this }})
           function_name ~ " is not registered: the registry (USERREP_REGISTRY) has no such version, "
           ~ "or profiles.yml lacks the python_udfs.userrep_udfs plugin") }}
     {%- endif -%}
+    {%- do run_query("select " ~ function_name | replace('userrep_', 'userrep_verify_', 1) ~ "()") -%}
   {%- endif -%}
 {% endmacro %}
 

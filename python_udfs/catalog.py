@@ -22,6 +22,12 @@ class FunctionSpec:
     function: Callable
     input_dim: int | None
     output_dim: int | None
+    refusal: str | None = None  # why the version must not be used; None when it verified
+
+
+def verify_function_name(sql_name: str) -> str:
+    """userrep_encode_v1 -> userrep_verify_encode_v1: raises the refusal, else returns 'ok'."""
+    return sql_name.replace("userrep_", "userrep_verify_", 1)
 
 
 def encode_function_name(version: str) -> str:
@@ -42,15 +48,24 @@ def _refusing(sql_name: str, reason: str) -> Callable:
     return refuse
 
 
+def verifier(spec: FunctionSpec) -> Callable:
+    """A model calls this before encoding, so a refused version fails even when no row changed."""
+    def verify() -> str:
+        if spec.refusal:
+            raise RegistryError(f"{spec.sql_name}: {spec.refusal}")
+        return "ok"
+    return verify
+
+
 def _spec(registry: Registry, version: str, sql_name: str, onnx_file: str, tag_of, tag_name: str) -> FunctionSpec:
     try:
         manifest = registry.manifest(version)
     except RegistryError as error:  # unreadable manifest: the signature is unknown too
-        return FunctionSpec(sql_name, _refusing(sql_name, str(error)), None, None)
+        return FunctionSpec(sql_name, _refusing(sql_name, str(error)), None, None, str(error))
     try:
         registry.verify(version)
     except RegistryError as error:  # keep the real signature so the failure is the reason, not a type clash
-        return FunctionSpec(sql_name, _refusing(sql_name, str(error)), manifest.input_dim, manifest.latent_dim)
+        return FunctionSpec(sql_name, _refusing(sql_name, str(error)), manifest.input_dim, manifest.latent_dim, str(error))
     function = OnnxFunction(
         name=sql_name, path=registry.path(version) / onnx_file, input_dim=manifest.input_dim,
         output_dim=manifest.latent_dim, expected_tag=tag_of(manifest), tag_name=tag_name,

@@ -14,7 +14,7 @@ import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb.sqltypes import FLOAT, VARCHAR
 
-from python_udfs.catalog import registry_functions
+from python_udfs.catalog import registry_functions, verifier, verify_function_name
 
 
 def sql_types(spec):
@@ -29,6 +29,7 @@ def register(conn, spec) -> None:
     parameters, return_type = sql_types(spec)
     # exceptions propagate (the default): a refused input fails the statement, never NULLs
     conn.create_function(spec.sql_name, spec.function, parameters, return_type, type="arrow", side_effects=False)
+    conn.create_function(verify_function_name(spec.sql_name), verifier(spec), [], VARCHAR, side_effects=True)
 
 
 class Plugin(BasePlugin):
