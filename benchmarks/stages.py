@@ -71,8 +71,8 @@ def scipy_sparse(world: Path) -> dict:
         outputs[enc] = np.concatenate(means, axis=1).astype(np.float32)
     t3 = time.perf_counter()
     wide = np.concatenate([outputs[e] for e in encoders], axis=1)
-    table = pa.table({"user_id": users, "features": pa.FixedSizeListArray.from_arrays(pa.array(wide.reshape(-1)), wide.shape[1])})
-    con.execute("create or replace table bench_scipy_features as select * from table")
+    scipy_features = pa.table({"user_id": users, "features": pa.FixedSizeListArray.from_arrays(pa.array(wide.reshape(-1)), wide.shape[1])})
+    con.execute("create or replace table bench_scipy_features as select * from scipy_features")
     write_s = time.perf_counter() - t3
     return {"events": int(len(events["u"])), "read_s": round(read_s, 2), "csr_s": round(csr_s, 2),
             "sparse_product_s": round(product_s, 2), "write_s": round(write_s, 2)}

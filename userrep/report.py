@@ -96,7 +96,8 @@ def write_report(results: dict, data: EvalData, out: Path, loss_curve: Path | No
     for task, entry in results["tasks"].items():
         lines += ["", f"## {task} ({entry['metric']})", ""]
         cohorts = list(next(iter(entry["methods"].values())))
-        metrics = [m for m in next(iter(entry["methods"].values()))["all"] if m != "n"]
+        metrics = sorted({m for method in entry["methods"].values() for c in method.values() for m in c if m != "n"},
+                         key=lambda m: (m.split("@")[0], int(m.split("@")[1]) if "@" in m else 0))
         header = " | ".join(f"{c} {m}" for c in cohorts for m in metrics)
         lines += [f"| method | {header} |", "|---" * (1 + len(cohorts) * len(metrics)) + "|"]
         for method in _methods(entry):
