@@ -79,6 +79,7 @@ def scipy_sparse(world: Path) -> dict:
 
 
 def refresh_one_percent(world: Path) -> dict:
+    """A batch touching 1% of the users (1-5 plays each, some late, some duplicates), then refresh."""
     from userrep.refresh import refresh
     from userrep.synthetic import land_batch
 

@@ -121,7 +121,7 @@ def encode_items(cfg: WorldConfig, catalog: Catalog, rng: np.random.Generator) -
         "track_cf": (slice(0, n_tracks), slice(0, cfg.latent_dim), 0.6),
         # audio: only half the latent dims (what the sound reveals), more noise
         "track_audio": (slice(0, n_tracks), slice(0, half), 0.9),
-        # podcast topics: text-derived, the other half of the dims weighs more
+        # podcast topics: text-derived, all dims, a different projection and noise
         "podcast_topic": (slice(n_tracks, None), slice(0, cfg.latent_dim), 0.7),
     }
     encoders, items, vectors = [], [], []
