@@ -79,15 +79,27 @@ def scipy_sparse(world: Path) -> dict:
 
 
 def refresh_one_percent(world: Path) -> dict:
-    """A batch touching 1% of the users (1-5 plays each, some late, some duplicates), then refresh."""
+    """A batch of 1% of the events landing on 1% of the users (some late, some duplicates), then
+    `userrep refresh`: features and every published version, for the touched users only."""
+    return _refresh_batch(world, users_fraction=0.01, events_fraction=0.01)
+
+
+def refresh_small_batch(world: Path) -> dict:
+    """The same with 1-5 plays for each of 1% of the users: the batch size halves nothing but events."""
+    return _refresh_batch(world, users_fraction=0.01, events_fraction=None)
+
+
+def _refresh_batch(world: Path, users_fraction: float, events_fraction: float | None) -> dict:
     from userrep.refresh import refresh
     from userrep.synthetic import land_batch
 
-    users = con_count(world, "select count(*) from stg_raw__users") // 100
-    events = con_count(world, "select count(*) from stg_raw__events") // 100
-    batch = land_batch(world / "raw", users=users, new_users=0, seed=7)
+    users = max(int(con_count(world, "select count(*) from stg_raw__users") * users_fraction), 1)
+    plays = 3
+    if events_fraction:
+        plays = max(round(con_count(world, "select count(*) from stg_raw__events") * events_fraction / users), 1)
+    batch = land_batch(world / "raw", users=users, new_users=0, seed=7, plays_per_user=plays)
     result = refresh(**world_env(world))
-    return {"batch_users": users, "batch_events": batch["events"], "target_events_1pct": events, **result}
+    return {"batch_users": users, "batch_events": batch["events"], **result}
 
 
 def con_count(world: Path, sql: str) -> int:
@@ -149,7 +161,7 @@ def encoding(world: Path) -> dict:
             "export_s": round(export_s, 2)}
 
 
-STAGES = {f.__name__: f for f in [features, scipy_sparse, refresh_one_percent, training, encoding]}
+STAGES = {f.__name__: f for f in [features, scipy_sparse, refresh_one_percent, refresh_small_batch, training, encoding]}
 
 if __name__ == "__main__":
     stage, world = sys.argv[1], Path(sys.argv[2])

@@ -4,6 +4,16 @@
   state is ever in memory; see user_chunks.
 #}
 {% macro user_encoder_days_sql(user_range='true') %}
+{#- One branch per encoder, each summing only its own dimensions (the rest are constant NULLs):
+    the events are deduplicated once and every SUM does useful work. -#}
+{%- set encoders = encoder_dims(ref('stg_raw__item_embeddings')) %}
+{%- set max_dim = max_encoder_dim(ref('stg_raw__item_embeddings')) %}
+with events as materialized (
+    select * from ({{ events_to_aggregate() }}) as events
+    where {{ user_range }}
+)
+{%- for enc in encoders %}
+
 select
     events.user_id,
     embeddings.encoder,
@@ -11,12 +21,22 @@ select
     count(*) as event_count,
     {{ dbt.current_timestamp() }} as built_at,
     sum(events.weight) as weight_sum,
-    {{ dimension_columns('cast(sum(events.weight * embeddings.e_{i}) as float) as s_{i}', max_encoder_dim(ref('stg_raw__item_embeddings'))) }}
-from ({{ events_to_aggregate() }}) as events
+    {{ dimension_columns('cast(sum(events.weight * embeddings.e_{i}) as float) as s_{i}', enc.dim) }}
+    {%- if enc.dim < max_dim %},
+    {{ dimension_columns('cast(null as float) as s_{i}', max_dim, start=enc.dim) }}
+    {%- endif %}
+from events
 inner join {{ ref('int_item_embeddings_pivoted') }} as embeddings
-    on embeddings.item_id = events.item_id
-where {{ user_range }}
+    on embeddings.item_id = events.item_id and embeddings.encoder = '{{ enc.encoder | replace("'", "''") }}'
 group by all
+{{ 'union all' if not loop.last }}
+{%- endfor %}
+{%- if not encoders %}
+select
+    user_id, cast(null as varchar) as encoder, event_day, count(*) as event_count,
+    {{ dbt.current_timestamp() }} as built_at, sum(weight) as weight_sum, cast(null as float) as s_0
+from events where false group by all
+{%- endif %}
 {% endmacro %}
 
 {% macro user_modality_days_sql(user_range='true') %}

@@ -1,10 +1,11 @@
 {#
   Repetitive per-dimension SQL. `template` is rendered once per dimension with `{i}` replaced by
   the dimension index (0-based), e.g. dimension_columns('sum(weight * e_{i}) as s_{i}', 64).
+  `start` skips the first dimensions (dimension_columns(t, 64, start=32) renders 32..63).
 #}
-{% macro dimension_columns(template, dims, separator=',\n    ') %}
+{% macro dimension_columns(template, dims, separator=',\n    ', start=0) %}
   {%- set parts = [] -%}
-  {%- for i in range(dims | int) -%}
+  {%- for i in range(start | int, dims | int) -%}
     {%- do parts.append(template | replace('{i}', i | string)) -%}
   {%- endfor -%}
   {{ parts | join(separator) }}

@@ -1,8 +1,9 @@
 {#
   The valid events a daily-sums model must (re)aggregate in this run.
 
-  Full build: all of them. Incremental: every event of the (user, day) pairs that appear in event
-  files not yet in int_event_files_loaded. Whole pairs are recomputed from the deduplicated events,
+  Only days the longest horizon can reach (horizon_window_start). Full build: all of those.
+  Incremental: every event of the (user, day) pairs that appear in event files not yet in
+  int_event_files_loaded. Whole pairs are recomputed from the deduplicated events,
   so late events land on their day, duplicates across files count once, and a rerun is idempotent.
   The touched users go in as a constant list: DuckDB pushes it through the deduplication window
   into the parquet scan, so the cost follows the batch, not the history.
@@ -11,19 +12,36 @@
     {%- set loaded = adapter.get_relation(this.database, this.schema, 'int_event_files_loaded') -%}
     {%- if not (is_incremental() and loaded is not none and execute) %}
     select user_id, item_id, event_day, weight from {{ ref('stg_raw__events') }}
+    where event_day >= {{ horizon_window_start() }}
     {%- else %}
-        {%- set new_files = run_query("select source_file from raw.events__files where source_file not in (select source_file from "
-                                      ~ loaded ~ ") order by 1").columns[0].values() | list -%}
-        {%- set file_list = quoted_list(new_files) -%}
+        {%- do require_as_of_not_moved_back() -%}
+        {%- set file_list = quoted_list(new_event_files()) -%}
         {%- set touched_users = run_query("select distinct user_id from " ~ ref('stg_raw__event_file_user_days')
                                           ~ " where source_file in (" ~ file_list ~ ") order by 1").columns[0].values() | list -%}
     select user_id, item_id, event_day, weight
     from {{ ref('stg_raw__events') }}
     where user_id in ({{ quoted_list(touched_users) }})
+        and event_day >= {{ horizon_window_start() }}
         and (user_id, event_day) in (
             select user_id, event_day from {{ ref('stg_raw__event_file_user_days') }} where source_file in ({{ file_list }})
         )
     {%- endif %}
+{% endmacro %}
+
+{# The raw event files not yet in int_event_files_loaded (all of them before the first build). #}
+{% macro new_event_files() %}
+  {%- if not execute -%}{{ return([]) }}{%- endif -%}
+  {%- set loaded = adapter.get_relation(this.database, this.schema, 'int_event_files_loaded') -%}
+  {%- set sql = "select source_file from raw.events__files" -%}
+  {%- if loaded is not none -%}{%- set sql = sql ~ " where source_file not in (select source_file from " ~ loaded ~ ")" -%}{%- endif -%}
+  {{ return(run_query(sql ~ " order by 1").columns[0].values() | list) }}
+{% endmacro %}
+
+{# The post-hook of an incremental daily model: drop the days that aged out of every horizon. #}
+{% macro prune_days_before_window() %}
+  {%- if is_incremental() -%}
+    delete from {{ this }} where event_day < {{ horizon_window_start() }}
+  {%- endif -%}
 {% endmacro %}
 
 {# 'a', 'b', ... as SQL literals; NULL for an empty list, so `x in (NULL)` matches nothing. #}

@@ -377,8 +377,9 @@ def generate_world(cfg: WorldConfig, out: Path, progress=None) -> dict:
 
 
 def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool = False, late_days: int = 3,
-               duplicates: int = 10) -> dict:
-    """Simulate a micro-batch arriving after the world was built: a new event file with plays of
+               duplicates: int = 10, plays_per_user: int = 3) -> dict:
+    """Simulate a micro-batch arriving after the world was built: a new event file with 1 to
+    2 * plays_per_user - 1 plays (mean plays_per_user) for each of
     `users` existing users (on the latest day, or the day after with `next_day`), some late events
     from the last `late_days` days, exact copies of already-landed events, and `new_users` who just
     signed up with onboarding picks and no events yet."""
@@ -392,7 +393,7 @@ def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool 
     known_users = pq.read_table(raw / "users.parquet").column("user_id").to_numpy(zero_copy_only=False)
 
     chosen = rng.choice(known_users, size=min(users, len(known_users)), replace=False)
-    per_user = rng.integers(1, 6, len(chosen))
+    per_user = rng.integers(1, 2 * plays_per_user, len(chosen))
     e_user = np.repeat(chosen, per_user)
     offsets_s = rng.integers(0, SECONDS_PER_DAY - 120, len(e_user))
     late = rng.random(len(e_user)) < 0.2

@@ -6,12 +6,12 @@
 -#}
 -- depends_on: {{ ref('int_user_encoder_days_summed') }}
 -- depends_on: {{ ref('int_user_modality_days_counted') }}
+-- depends_on: {{ ref('int_users_last_active') }}
 select
     source_file,
-    count(*) as raw_rows,
+    raw_rows,
     {{ dbt.current_timestamp() }} as loaded_at
-from {{ ref('base_raw__events') }}
+from {{ ref('stg_raw__event_files') }}
 {%- if is_incremental() %}
 where source_file not in (select source_file from {{ this }})
 {%- endif %}
-group by source_file

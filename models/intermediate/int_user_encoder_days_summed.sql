@@ -1,4 +1,6 @@
 -- depends_on: {{ ref('stg_raw__users') }}
+-- depends_on: {{ ref('stg_raw__as_of') }}
+-- depends_on: {{ ref('int_item_embeddings_pivoted') }}
 -- depends_on: {{ ref('stg_raw__event_file_user_days') }}
 {{
     config(
@@ -6,7 +8,7 @@
         incremental_strategy='delete+insert',
         unique_key=['user_id', 'event_day'],
         on_schema_change='fail',
-        post_hook="{{ insert_remaining_ranges(user_encoder_days_sql) }}"
+        post_hook=["{{ insert_remaining_ranges(user_encoder_days_sql) }}", "{{ prune_days_before_window() }}"]
     )
 }}
 {#-

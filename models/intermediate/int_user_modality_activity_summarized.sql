@@ -1,5 +1,5 @@
 {{ config(materialized='view') }}
-{#- Grain: user x modality. Event counts per horizon and the last active day. -#}
+{#- Grain: user x modality with events in the longest horizon. Event counts per horizon. -#}
 {%- set horizons = var('horizons') %}
 with daily as (
     {{ with_age_days(ref('int_user_modality_days_counted')) }}
@@ -10,9 +10,8 @@ select
     user_id,
     modality,
     {%- for h in horizons %}
-    coalesce(sum(event_count) filter (where age_days < {{ h }}), 0) as event_count_{{ h }}d,
+    coalesce(sum(event_count) filter (where age_days < {{ h }}), 0) as event_count_{{ h }}d{{ ',' if not loop.last }}
     {%- endfor %}
-    max(event_day) as last_event_day
 from daily
-where age_days >= 0
+where age_days >= 0 and age_days < {{ horizons | max }}
 group by all

@@ -8,6 +8,7 @@
 -- depends_on: {{ ref('feature_schema') }}
 -- depends_on: {{ ref('int_user_encoder_days_summed') }}
 -- depends_on: {{ ref('int_user_modality_days_counted') }}
+-- depends_on: {{ ref('int_users_last_active') }}
 {%- set previous = adapter.get_relation(this.database, this.schema, 'user_features') %}
 with users as (
     select user_id from {{ ref('stg_raw__users') }}
@@ -38,6 +39,9 @@ rebuilt_days as (
     where built_at >= '{{ run_started_at.isoformat() }}'::timestamptz
     union
     select user_id from {{ ref('int_user_modality_days_counted') }}
+    where built_at >= '{{ run_started_at.isoformat() }}'::timestamptz
+    union
+    select user_id from {{ ref('int_users_last_active') }}
     where built_at >= '{{ run_started_at.isoformat() }}'::timestamptz
 )
 

@@ -34,9 +34,7 @@ modality_activity as materialized (
 ),
 
 activity as (
-    select user_id, max(last_event_day) as last_event_day
-    from modality_activity
-    group by 1
+    select user_id, last_event_day from {{ ref('int_users_last_active') }}
 ),
 
 schema as (

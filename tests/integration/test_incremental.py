@@ -29,8 +29,13 @@ def test_rerun_with_new_days_only_touches_new_days(tmp_path, built_world, tiny_c
         incremental = con.execute("select user_id, features from user_features order by user_id").fetchall()
         sums = con.execute("select * exclude (built_at) from int_user_encoder_days_summed order by all").fetchall()
 
-    assert all(second_days[d] == first_days[d] for d in first_days), "days without new events were rebuilt"
+    kept = [d for d in first_days if d in second_days]
+    assert kept and all(second_days[d] == first_days[d] for d in kept), "days without new events were rebuilt"
     assert max(second_days) > max(first_days)
+    # as_of moved: the days that left the longest horizon were pruned, and only those
+    window_start = max(second_days) - timedelta(days=179)
+    assert min(second_days) >= window_start
+    assert all(d < window_start for d in first_days if d not in second_days)
 
     full = new_world(tmp_path / "full")
     shutil.copytree(raw, full.raw)

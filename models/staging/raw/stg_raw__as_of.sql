@@ -3,6 +3,7 @@
 {%- if var('as_of', none) %}
 select date '{{ var("as_of") }}' as as_of
 {%- else %}
-select coalesce(max(cast(ts as timestamp))::date, current_date) as as_of
+-- max(ts) before the cast: parquet row-group statistics answer it without reading the column
+select coalesce(cast(cast(max(ts) as timestamp) as date), current_date) as as_of
 from {{ source('raw', 'events') }}
 {%- endif %}

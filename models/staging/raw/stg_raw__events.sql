@@ -1,5 +1,5 @@
 select
-    * exclude (quarantine_reason),
+    * exclude (quarantine_reason, invalid_reason),
     cast(ts as date) as event_day
 from {{ ref('base_raw__events') }}
 where quarantine_reason is null

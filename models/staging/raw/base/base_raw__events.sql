@@ -38,6 +38,8 @@ select
     weight,
     event_type,
     source_file,
+    -- the row's own problem, before deduplication: selecting this without quarantine_reason skips the window
+    invalid_reason,
     -- the same user, item and timestamp is one event: keep the valid copy with the highest weight
     coalesce(
         invalid_reason,
