@@ -16,16 +16,25 @@ with daily as (
 ),
 
 buckets as (
+    {#- per encoder, so that only its own dimensions are summed #}
+    {%- for enc in encoder_dims(ref('stg_raw__item_embeddings')) %}
     select
         user_id,
         encoder,
         case {% for h in horizons %}when age_days < {{ h }} then {{ loop.index0 }} {% endfor %}end as bucket,
         sum(event_count) as event_count,
         sum(weight_sum) as weight_sum,
-        {{ dimension_columns('sum(s_{i}) as s_{i}', max_dim) }}
+        {{ dimension_columns('sum(s_{i}) as s_{i}', enc.dim) }}
+        {%- if enc.dim < max_dim %},
+        {{ dimension_columns('cast(null as float) as s_{i}', max_dim, start=enc.dim) }}
+        {%- endif %}
     from daily
-    where age_days >= 0 and age_days < {{ horizons | max }}
+    where age_days >= 0 and age_days < {{ horizons | max }} and encoder = '{{ enc.encoder | replace("'", "''") }}'
     group by all
+    {{ 'union all' if not loop.last }}
+    {%- else %}
+    select user_id, encoder, 0 as bucket, event_count, weight_sum, {{ dimension_columns('s_{i}', max_dim) }} from daily where false
+    {%- endfor %}
 ),
 
 horizon_sums as (

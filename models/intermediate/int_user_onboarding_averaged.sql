@@ -1,18 +1,31 @@
 {{ config(materialized='view') }}
+-- depends_on: {{ ref('stg_raw__onboarding') }}
+-- depends_on: {{ ref('int_item_embeddings_pivoted') }}
+-- depends_on: {{ ref('int_users_refreshed') }}
 {#- Grain: user x encoder. The plain mean embedding of the items a user picked at sign-up. -#}
 {%- set max_dim = max_encoder_dim(ref('stg_raw__item_embeddings')) %}
 with summed as (
+    {#- per encoder, so that only its own dimensions are averaged #}
+    {%- for enc in encoder_dims(ref('stg_raw__item_embeddings')) %}
     select
         picks.user_id,
         embeddings.encoder,
-        any_value(embeddings.dim) as dim,
+        {{ enc.dim }} as dim,
         count(*) as pick_count,
-        {{ dimension_columns('avg(embeddings.e_{i}) as m_{i}', max_dim) }}
+        {{ dimension_columns('avg(embeddings.e_{i}) as m_{i}', enc.dim) }}
+        {%- if enc.dim < max_dim %},
+        {{ dimension_columns('cast(null as float) as m_{i}', max_dim, start=enc.dim) }}
+        {%- endif %}
     from {{ ref('stg_raw__onboarding') }} as picks
     inner join {{ ref('int_item_embeddings_pivoted') }} as embeddings
-        on embeddings.item_id = picks.item_id
+        on embeddings.item_id = picks.item_id and embeddings.encoder = '{{ enc.encoder | replace("'", "''") }}'
     where picks.user_id in (select user_id from {{ ref('int_users_refreshed') }})
     group by all
+    {{ 'union all' if not loop.last }}
+    {%- else %}
+    select cast(null as varchar) as user_id, cast(null as varchar) as encoder, 1 as dim, 0 as pick_count, cast(null as float) as m_0
+    where false
+    {%- endfor %}
 )
 
 select
