@@ -18,9 +18,12 @@ from python_udfs.catalog import registry_functions, verifier, verify_function_na
 
 
 def sql_types(spec):
-    features = duckdb.list_type(FLOAT)
     if spec.output_dim is None:  # a refusing stand-in: its manifest could not be read
-        return [features, VARCHAR], duckdb.list_type(FLOAT)
+        return [duckdb.list_type(FLOAT), VARCHAR], duckdb.list_type(FLOAT)
+    # FLOAT[n], not FLOAT[]: DuckDB hands a fixed-size array to Arrow without rebuilding offsets
+    # (about 1.5x the throughput of a list argument). A FLOAT[] argument is cast implicitly, and a
+    # row of the wrong length fails the cast: "Cannot cast list with length m to array with length n".
+    features = duckdb.array_type(FLOAT, spec.input_dim)
     output = FLOAT if spec.output_dim == 1 else duckdb.array_type(FLOAT, spec.output_dim)
     return [features, VARCHAR], output
 
