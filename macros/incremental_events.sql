@@ -15,12 +15,10 @@
     where event_day >= {{ horizon_window_start() }}
     {%- else %}
         {%- do require_as_of_not_moved_back() -%}
-        {%- set file_list = quoted_list(new_event_files()) -%}
-        {%- set touched_users = run_query("select distinct user_id from " ~ ref('stg_raw__event_file_user_days')
-                                          ~ " where source_file in (" ~ file_list ~ ") order by 1").columns[0].values() | list -%}
+        {%- set file_list = quoted_list(new_event_files()) %}
     select user_id, item_id, event_day, weight
     from {{ ref('stg_raw__events') }}
-    where user_id in ({{ quoted_list(touched_users) }})
+    where user_id in ({{ quoted_list(users_in_new_event_files()) }})
         and event_day >= {{ horizon_window_start() }}
         and (user_id, event_day) in (
             select user_id, event_day from {{ ref('stg_raw__event_file_user_days') }} where source_file in ({{ file_list }})
@@ -35,6 +33,17 @@
   {%- set sql = "select source_file from raw.events__files" -%}
   {%- if loaded is not none -%}{%- set sql = sql ~ " where source_file not in (select source_file from " ~ loaded ~ ")" -%}{%- endif -%}
   {{ return(run_query(sql ~ " order by 1").columns[0].values() | list) }}
+{% endmacro %}
+
+{#
+  The users with rows in new event files, as a list for a constant IN filter: a filter on
+  user_id (a partition key of the deduplication window) reaches the parquet scan, one on the
+  file name does not.
+#}
+{% macro users_in_new_event_files() %}
+  {%- if not execute -%}{{ return([]) }}{%- endif -%}
+  {{ return(run_query("select distinct user_id from " ~ ref('stg_raw__event_file_user_days') ~ " where source_file in ("
+                      ~ quoted_list(new_event_files()) ~ ") order by 1").columns[0].values() | list) }}
 {% endmacro %}
 
 {# The post-hook of an incremental daily model: drop the days that aged out of every horizon. #}

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_raw__event_file_user_days') }}
 {{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail') }}
 {#-
   Grain: one row per user with a valid event: the day of their latest one, over all history (the
@@ -10,6 +11,7 @@ with latest as (
     from {{ ref('base_raw__events') }}
     where invalid_reason is null
     {%- if is_incremental() %}
+        and user_id in ({{ quoted_list(users_in_new_event_files()) }})
         and source_file in ({{ quoted_list(new_event_files()) }})
     {%- endif %}
     group by user_id

@@ -65,13 +65,20 @@ left join modality_activity as {{ modality_alias[m] }}
 {%- endfor %}
 )
 
-select computed.*
+select
+    computed.user_id,
+    computed.features,
+    hash(computed.features) as features_hash,
+    computed.feature_schema_hash,
+    computed.as_of,
+    computed.updated_at
 from computed
 {%- if is_incremental() %}
+-- the change check compares 64-bit hashes: reading every stored vector would cost more than the refresh
 where not exists (
     select 1 from {{ this }} as previous
     where previous.user_id = computed.user_id
-        and previous.features = computed.features
+        and previous.features_hash = hash(computed.features)
         and previous.feature_schema_hash = computed.feature_schema_hash
         and previous.as_of = computed.as_of
 )
