@@ -65,6 +65,8 @@ def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 
         started = time.perf_counter()
         generate_world(WorldConfig(users=users, seed=seed, events_per_user=events_per_user), raw)
         print(f"  {time.perf_counter() - started:.0f}s", flush=True)
+    for landed in sorted((raw / "events").glob("part-*.parquet"))[1:]:
+        landed.unlink()  # a batch an earlier run's refresh stages landed: each run starts from the generated history
     fresh_project(world)
     shutil.rmtree(world / "registry", ignore_errors=True)
     for stale in world.glob("warehouse.duckdb*"):
