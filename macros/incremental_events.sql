@@ -15,10 +15,11 @@
     where event_day >= {{ horizon_window_start() }}
     {%- else %}
         {%- do require_as_of_not_moved_back() -%}
-        {%- set file_list = quoted_list(new_event_files()) %}
+        {%- set new_files = new_event_files() %}
+        {%- set file_list = quoted_list(new_files) %}
     select user_id, item_id, event_day, weight
     from {{ ref('stg_raw__events') }}
-    where user_id in ({{ quoted_list(users_in_new_event_files()) }})
+    where user_id in ({{ quoted_list(users_in_event_files(new_files)) }})
         and event_day >= {{ horizon_window_start() }}
         and (user_id, event_day) in (
             select user_id, event_day from {{ ref('stg_raw__event_file_user_days') }} where source_file in ({{ file_list }})
@@ -36,14 +37,14 @@
 {% endmacro %}
 
 {#
-  The users with rows in new event files, as a list for a constant IN filter: a filter on
+  The users with rows in these event files, as a list for a constant IN filter: a filter on
   user_id (a partition key of the deduplication window) reaches the parquet scan, one on the
   file name does not.
 #}
-{% macro users_in_new_event_files() %}
+{% macro users_in_event_files(files) %}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
   {{ return(run_query("select distinct user_id from " ~ ref('stg_raw__event_file_user_days') ~ " where source_file in ("
-                      ~ quoted_list(new_event_files()) ~ ") order by 1").columns[0].values() | list) }}
+                      ~ quoted_list(files) ~ ") order by 1").columns[0].values() | list) }}
 {% endmacro %}
 
 {# The post-hook of an incremental daily model: drop the days that aged out of every horizon. #}

@@ -11,8 +11,9 @@ with latest as (
     from {{ ref('base_raw__events') }}
     where invalid_reason is null
     {%- if is_incremental() %}
-        and user_id in ({{ quoted_list(users_in_new_event_files()) }})
-        and source_file in ({{ quoted_list(new_event_files()) }})
+        {%- set new_files = new_event_files() %}
+        and user_id in ({{ quoted_list(users_in_event_files(new_files)) }})
+        and source_file in ({{ quoted_list(new_files) }})
     {%- endif %}
     group by user_id
 )

@@ -33,10 +33,6 @@ modality_activity as materialized (
     select * from {{ ref('int_user_modality_activity_summarized') }}
 ),
 
-activity as (
-    select user_id, last_event_day from {{ ref('int_users_last_active') }}
-),
-
 schema as (
     select any_value(schema_hash) as schema_hash from {{ ref('feature_schema') }}
 ),
@@ -52,7 +48,7 @@ select
     {{ dbt.current_timestamp() }} as updated_at
 from users
 cross join schema
-left join activity on activity.user_id = users.user_id
+left join {{ ref('int_users_last_active') }} as activity on activity.user_id = users.user_id
 {%- for e in encoders %}
 left join horizon_means as {{ encoder_alias[e] }}
     on {{ encoder_alias[e] }}.user_id = users.user_id and {{ encoder_alias[e] }}.encoder = '{{ e }}'
@@ -63,23 +59,28 @@ left join onboarding_means as {{ encoder_alias[e] }}_onboarding
 left join modality_activity as {{ modality_alias[m] }}
     on {{ modality_alias[m] }}.user_id = users.user_id and {{ modality_alias[m] }}.modality = '{{ m }}'
 {%- endfor %}
+),
+
+hashed as (
+    select
+        user_id,
+        features,
+        hash(features) as features_hash,
+        feature_schema_hash,
+        as_of,
+        updated_at
+    from computed
 )
 
-select
-    computed.user_id,
-    computed.features,
-    hash(computed.features) as features_hash,
-    computed.feature_schema_hash,
-    computed.as_of,
-    computed.updated_at
-from computed
+select hashed.*
+from hashed
 {%- if is_incremental() %}
 -- the change check compares 64-bit hashes: reading every stored vector would cost more than the refresh
 where not exists (
     select 1 from {{ this }} as previous
-    where previous.user_id = computed.user_id
-        and previous.features_hash = hash(computed.features)
-        and previous.feature_schema_hash = computed.feature_schema_hash
-        and previous.as_of = computed.as_of
+    where previous.user_id = hashed.user_id
+        and previous.features_hash = hashed.features_hash
+        and previous.feature_schema_hash = hashed.feature_schema_hash
+        and previous.as_of = hashed.as_of
 )
 {%- endif %}
