@@ -1,8 +1,4 @@
-{#
-  Daily sums, one user range at a time. A full build at scale runs one statement per range (the
-  model builds the first, its post-hook inserts the others), so only one range's aggregation
-  state is ever in memory; see user_chunks.
-#}
+{# Daily sums for one user range (see user_ranges.sql). #}
 {% macro user_encoder_days_sql(user_range='true') %}
 {#- One branch per encoder, each summing only its own dimensions (the rest are constant NULLs):
     the events are deduplicated once and every SUM does useful work. -#}
@@ -52,12 +48,4 @@ inner join {{ ref('stg_raw__items') }} as items
     on items.item_id = events.item_id
 where {{ user_range }}
 group by all
-{% endmacro %}
-
-{# The inserts for every range after the first: the post-hook of a ranged full build. #}
-{% macro insert_remaining_ranges(sql_macro) %}
-  {%- set ranges = user_chunks(ref('stg_raw__users')) -%}
-  {%- for user_range in ranges[1:] -%}
-    insert into {{ this }} {{ sql_macro(user_range) }};
-  {%- endfor -%}
 {% endmacro %}

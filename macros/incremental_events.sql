@@ -60,26 +60,3 @@
   {%- for v in values %}'{{ v | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor -%}
   {%- endif -%}
 {%- endmacro %}
-
-{#
-  Predicates splitting users into ranges of user_id, so that a full build aggregates one range at
-  a time (UNION ALL of per-range aggregates): the aggregate state stays in memory instead of
-  spilling, and with events clustered by user each range reads only its row groups. One range
-  per `events_per_range` (var) raw events; incremental runs are small and use one.
-#}
-{% macro user_chunks(users_relation) %}
-  {%- set events_per_chunk = var('events_per_range', 6000000) | int -%}
-  {%- if not execute or is_incremental() -%}{{ return(['true']) }}{%- endif -%}
-  {%- set raw_events = run_query("select count(*) from raw.events").columns[0].values()[0] -%}
-  {%- set chunks = ((raw_events / events_per_chunk) | round(0, 'ceil') | int) -%}
-  {%- if chunks <= 1 -%}{{ return(['true']) }}{%- endif -%}
-  {%- set fractions = [] -%}
-  {%- for i in range(1, chunks) -%}{%- do fractions.append((i / chunks) | string) -%}{%- endfor -%}
-  {%- set bounds = run_query("select unnest(quantile_disc(user_id, [" ~ fractions | join(', ') ~ "])) from " ~ users_relation).columns[0].values() | unique | list -%}
-  {%- set predicates = ["user_id < '" ~ bounds[0] ~ "'"] -%}
-  {%- for i in range(1, bounds | length) -%}
-    {%- do predicates.append("user_id >= '" ~ bounds[i - 1] ~ "' and user_id < '" ~ bounds[i] ~ "'") -%}
-  {%- endfor -%}
-  {%- do predicates.append("user_id >= '" ~ bounds[-1] ~ "'") -%}
-  {{ return(predicates) }}
-{% endmacro %}

@@ -5,14 +5,15 @@
 {#- Grain: user x encoder. The plain mean embedding of the items a user picked at sign-up. -#}
 {%- set max_dim = max_encoder_dim(ref('stg_raw__item_embeddings')) %}
 with summed as (
-    {#- per encoder, so that only its own dimensions are averaged #}
+    {#- per encoder, so that only its own dimensions are summed; SUMs then one division by the
+        count, since AVG states are twice as large and dominate at a million users #}
     {%- for enc in encoder_dims(ref('stg_raw__item_embeddings')) %}
     select
         picks.user_id,
         embeddings.encoder,
         {{ enc.dim }} as dim,
         count(*) as pick_count,
-        {{ dimension_columns('avg(embeddings.e_{i}) as m_{i}', enc.dim) }}
+        {{ dimension_columns('sum(embeddings.e_{i}) as m_{i}', enc.dim) }}
         {%- if enc.dim < max_dim %},
         {{ dimension_columns('cast(null as float) as m_{i}', max_dim, start=enc.dim) }}
         {%- endif %}
@@ -32,5 +33,5 @@ select
     user_id,
     encoder,
     pick_count,
-    {{ float_list('m_', max_dim, 'dim') }} as mean_embedding
+    {{ float_list('m_', max_dim, 'dim', '{col} / pick_count') }} as mean_embedding
 from summed

@@ -1,0 +1,32 @@
+{#
+  Full builds at scale run one statement per user range: the model's SQL builds the first range
+  and its post-hook (insert_remaining_ranges) inserts the others. Only one range's aggregation
+  state and intermediate lists are in memory at a time, and with rows clustered by user each range
+  reads only its own row groups. Incremental runs touch few users and use one statement.
+#}
+
+{# Predicates splitting users into ranges of user_id: one range per `events_per_range` (var) raw events. #}
+{% macro user_chunks(users_relation) %}
+  {%- set events_per_chunk = var('events_per_range', 6000000) | int -%}
+  {%- if not execute or is_incremental() -%}{{ return(['true']) }}{%- endif -%}
+  {%- set raw_events = run_query("select count(*) from raw.events").columns[0].values()[0] -%}
+  {%- set chunks = ((raw_events / events_per_chunk) | round(0, 'ceil') | int) -%}
+  {%- if chunks <= 1 -%}{{ return(['true']) }}{%- endif -%}
+  {%- set fractions = [] -%}
+  {%- for i in range(1, chunks) -%}{%- do fractions.append((i / chunks) | string) -%}{%- endfor -%}
+  {%- set bounds = run_query("select unnest(quantile_disc(user_id, [" ~ fractions | join(', ') ~ "])) from " ~ users_relation).columns[0].values() | unique | list -%}
+  {%- set predicates = ["user_id < '" ~ bounds[0] ~ "'"] -%}
+  {%- for i in range(1, bounds | length) -%}
+    {%- do predicates.append("user_id >= '" ~ bounds[i - 1] ~ "' and user_id < '" ~ bounds[i] ~ "'") -%}
+  {%- endfor -%}
+  {%- do predicates.append("user_id >= '" ~ bounds[-1] ~ "'") -%}
+  {{ return(predicates) }}
+{% endmacro %}
+
+{# The inserts for every range after the first: the post-hook of a ranged full build. #}
+{% macro insert_remaining_ranges(sql_macro) %}
+  {%- set ranges = user_chunks(ref('stg_raw__users')) -%}
+  {%- for user_range in ranges[1:] -%}
+    insert into {{ this }} {{ sql_macro(user_range) }};
+  {%- endfor -%}
+{% endmacro %}
