@@ -81,24 +81,28 @@ def scipy_sparse(world: Path) -> dict:
 def refresh_one_percent(world: Path) -> dict:
     """A batch of 1% of the events landing on 1% of the users (some late, some duplicates), then
     `userrep refresh`: features and every published version, for the touched users only."""
-    return _refresh_batch(world, users_fraction=0.01, events_fraction=0.01)
+    users = max(con_count(world, "select count(*) from stg_raw__users") // 100, 1)
+    # raw rows per loaded file: counting the deduplicated view would rescan the whole history
+    plays = max(round(con_count(world, "select sum(raw_rows) from int_event_files_loaded") / 100 / users), 1)
+    return _refresh_batch(world, users, plays)
 
 
 def refresh_small_batch(world: Path) -> dict:
     """The same 1% of the users with 1-5 plays each: as many users, about 30x fewer events."""
-    return _refresh_batch(world, users_fraction=0.01, events_fraction=None)
+    return _refresh_batch(world, max(con_count(world, "select count(*) from stg_raw__users") // 100, 1), 3)
 
 
-def _refresh_batch(world: Path, users_fraction: float, events_fraction: float | None) -> dict:
+def refresh_10k_users(world: Path) -> dict:
+    """10,000 users with 1-5 plays each, whatever the history: the same batch on every world size,
+    so that comparing sizes shows what the history adds to a refresh."""
+    return _refresh_batch(world, min(10_000, con_count(world, "select count(*) from stg_raw__users")), 3)
+
+
+def _refresh_batch(world: Path, users: int, plays: int) -> dict:
     from userrep.refresh import refresh
     from userrep.synthetic import land_batch
 
-    users = max(int(con_count(world, "select count(*) from stg_raw__users") * users_fraction), 1)
-    plays = 3
-    if events_fraction:
-        # raw rows per loaded file: counting the deduplicated view would rescan the whole history
-        plays = max(round(con_count(world, "select sum(raw_rows) from int_event_files_loaded") * events_fraction / users), 1)
-    batch = land_batch(world / "raw", users=users, new_users=0, seed=7, plays_per_user=plays)
+    batch = land_batch(world / "raw", users=users, new_users=0, seed=7 + users + plays, plays_per_user=plays)
     result = refresh(**world_env(world))
     return {"batch_users": users, "batch_events": batch["events"], **result}
 
@@ -162,7 +166,8 @@ def encoding(world: Path) -> dict:
             "export_s": round(export_s, 2)}
 
 
-STAGES = {f.__name__: f for f in [features, scipy_sparse, refresh_one_percent, refresh_small_batch, training, encoding]}
+STAGES = {f.__name__: f for f in [features, scipy_sparse, refresh_one_percent, refresh_small_batch, refresh_10k_users, training,
+                                   encoding]}
 
 if __name__ == "__main__":
     stage, world = sys.argv[1], Path(sys.argv[2])

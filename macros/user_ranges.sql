@@ -30,3 +30,17 @@
     insert into {{ this }} {{ sql_macro(user_range) }};
   {%- endfor -%}
 {% endmacro %}
+
+{#
+  The user filter of an incremental user_features run: the users in int_users_refreshed as a
+  constant list, which DuckDB pushes through the views into the table and parquet scans (their
+  semi-join on int_users_refreshed cannot prune a scan). Above `max_listed` users (a new day
+  recomputes everyone) the semi-join alone is cheaper than a list that long.
+#}
+{% macro refreshed_users_predicate(max_listed=100000) %}
+  {%- if not execute -%}{{ return('true') }}{%- endif -%}
+  {%- set count = run_query("select count(*) from " ~ ref('int_users_refreshed')).columns[0].values()[0] -%}
+  {%- if count > max_listed -%}{{ return('true') }}{%- endif -%}
+  {%- set users = run_query("select user_id from " ~ ref('int_users_refreshed') ~ " order by 1").columns[0].values() | list -%}
+  {{ return('user_id in (' ~ quoted_list(users) ~ ')') }}
+{% endmacro %}
