@@ -33,9 +33,9 @@
 
 {#
   The user filter of an incremental user_features run: the users in int_users_refreshed as a
-  constant list, which DuckDB pushes through the views into the table and parquet scans (their
-  semi-join on int_users_refreshed cannot prune a scan). Above `max_listed` users (a new day
-  recomputes everyone) the semi-join alone is cheaper than a list that long.
+  constant list, which DuckDB pushes down into the table and parquet scans under the views (in a
+  1M-user refresh, user_features took 6.7 s with it and 12.0 s with the views' semi-join alone).
+  Above `max_listed` users (a new day recomputes everyone) the semi-join alone is used.
 #}
 {% macro refreshed_users_predicate(max_listed=100000) %}
   {%- if not execute -%}{{ return('true') }}{%- endif -%}
