@@ -5,8 +5,9 @@
   Incremental: every event of the (user, day) pairs that appear in event files not yet in
   int_event_files_loaded. Whole pairs are recomputed from the deduplicated events,
   so late events land on their day, duplicates across files count once, and a rerun is idempotent.
-  The touched users go in as a constant list: DuckDB pushes it through the deduplication window
-  into the parquet scan, so the cost follows the batch, not the history.
+  The touched users go in as a constant list, which DuckDB applies below the deduplication. It
+  does not prune the scan: random users touch every row group, so every event file's user_id
+  column is read and the cost still grows with the history.
 #}
 {% macro events_to_aggregate() %}
     {%- set loaded = adapter.get_relation(this.database, this.schema, 'int_event_files_loaded') -%}
@@ -38,8 +39,8 @@
 
 {#
   The users with rows in these event files, as a list for a constant IN filter: a filter on
-  user_id (a partition key of the deduplication window) reaches the parquet scan, one on the
-  file name does not.
+  user_id (a key of the deduplication) is applied below it, one on the file name is not (through
+  base_raw__events' window a file-name filter took 8.3 s at 1M users, on raw.events 0.0 s).
 #}
 {% macro users_in_event_files(files) %}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}

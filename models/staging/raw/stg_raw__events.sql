@@ -2,8 +2,8 @@
   One row per (user, item, timestamp): copies of an event, in one file or across files, are one
   event with the highest weight, the same copy base_raw__events keeps (quarantine_events holds the
   others). A GROUP BY, not the window in base_raw__events: hashing the three keys is about twice
-  as fast as sorting every row with its file name, and a filter on user_id or ts still reaches
-  the parquet scan.
+  as fast as sorting every row with its file name, and a filter on user_id still reaches the
+  parquet scan (a full build's user range reads only its own row groups).
 -#}
 select
     user_id,
