@@ -38,9 +38,9 @@
 {% endmacro %}
 
 {#
-  The users with rows in these event files, as a list for a constant IN filter: a filter on
-  user_id (a key of the deduplication) is applied below it, one on the file name is not (through
-  base_raw__events' window a file-name filter took 8.3 s at 1M users, on raw.events 0.0 s).
+  The users with rows in these event files, as a list for a constant IN filter on
+  stg_raw__events: a filter on user_id (a key of its GROUP BY) is applied below the
+  deduplication, one on the file name cannot be (a copy in an old file must still be seen).
 #}
 {% macro users_in_event_files(files) %}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}

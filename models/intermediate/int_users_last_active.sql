@@ -3,17 +3,16 @@
 {#-
   Grain: one row per user with a valid event: the day of their latest one, over all history (the
   daily sums only keep the days the horizons reach). Duplicates cannot move a maximum, so this
-  reads valid rows without the deduplication window. Incremental: the users in new event files,
-  keeping the later of the stored and the new day.
+  reads valid rows without deduplication. Incremental: the users in new event files, keeping the
+  later of the stored and the new day; the file-name filter reaches the parquet scan, so only the
+  new files are read.
 -#}
 with latest as (
     select user_id, max(cast(ts as date)) as last_event_day
     from {{ ref('base_raw__events') }}
     where invalid_reason is null
     {%- if is_incremental() %}
-        {%- set new_files = new_event_files() %}
-        and user_id in ({{ quoted_list(users_in_event_files(new_files)) }})
-        and source_file in ({{ quoted_list(new_files) }})
+        and source_file in ({{ quoted_list(new_event_files()) }})
     {%- endif %}
     group by user_id
 )

@@ -31,20 +31,9 @@ checked as (
     left join {{ ref('stg_raw__users') }} as users on users.user_id = typed.user_id
 )
 
-select
-    user_id,
-    item_id,
-    ts,
-    weight,
-    event_type,
-    source_file,
-    -- the row's own problem, before deduplication: selecting this without quarantine_reason skips the window
-    invalid_reason,
-    -- the same user, item and timestamp is one event: keep the valid copy with the highest weight
-    coalesce(
-        invalid_reason,
-        case when row_number() over (
-            partition by user_id, item_id, ts order by invalid_reason nulls first, weight desc, source_file
-        ) > 1 then 'duplicate_event' end
-    ) as quarantine_reason
-from checked
+{#-
+  No window here: a filter on user_id or on the file name reaches the parquet scan through this
+  view. Copies of an event are resolved downstream, by stg_raw__events (keeps one) and
+  quarantine_events (holds the others).
+-#}
+select * from checked
