@@ -5,26 +5,28 @@
 {%- set encoders = encoder_dims(ref('stg_raw__item_embeddings')) %}
 {%- set max_dim = max_encoder_dim(ref('stg_raw__item_embeddings')) %}
 with events as materialized (
-    select * from ({{ events_to_aggregate() }}) as events
+    select *, cast(weight as float) as weight_float from ({{ events_to_aggregate() }}) as events
     where {{ user_range }}
 )
 {%- for enc in encoders %}
 
 select
     events.user_id,
-    embeddings.encoder,
+    '{{ enc.encoder | replace("'", "''") }}' as encoder,
     events.event_day,
     count(*) as event_count,
     {{ dbt.current_timestamp() }} as built_at,
     sum(events.weight) as weight_sum,
-    {{ dimension_columns('cast(sum(events.weight * embeddings.e_{i}) as float) as s_{i}', enc.dim) }}
+    {#- FLOAT products (summed in DOUBLE): the embeddings are FLOAT, so a DOUBLE product adds no
+        precision worth keeping, and it was about 10% of this query #}
+    {{ dimension_columns('cast(sum(events.weight_float * embeddings.e_{i}) as float) as s_{i}', enc.dim) }}
     {%- if enc.dim < max_dim %},
     {{ dimension_columns('cast(null as float) as s_{i}', max_dim, start=enc.dim) }}
     {%- endif %}
 from events
 inner join {{ ref('int_item_embeddings_pivoted') }} as embeddings
     on embeddings.item_id = events.item_id and embeddings.encoder = '{{ enc.encoder | replace("'", "''") }}'
-group by all
+group by events.user_id, events.event_day
 {{ 'union all' if not loop.last }}
 {%- endfor %}
 {%- if not encoders %}

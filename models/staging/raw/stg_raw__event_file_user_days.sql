@@ -3,6 +3,6 @@
 select distinct
     filename as source_file,
     cast(user_id as varchar) as user_id,
-    cast(cast(ts as timestamp) as date) as event_day
+    cast({{ utc_timestamp(source('raw', 'events'), 'ts') }} as date) as event_day
 from {{ source('raw', 'events') }}
 where user_id is not null and ts is not null

@@ -6,7 +6,7 @@ typed as (
     select
         cast(user_id as varchar) as user_id,
         cast(item_id as varchar) as item_id,
-        cast(ts as timestamp) as ts,
+        {{ utc_timestamp(source('raw', 'events'), 'ts') }} as ts,
         cast(weight as double) as weight,
         {{ optional_column(source('raw', 'events'), 'event_type', 'varchar') }} as event_type,
         cast(filename as varchar) as source_file

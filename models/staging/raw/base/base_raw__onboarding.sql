@@ -6,7 +6,7 @@ typed as (
     select
         cast(user_id as varchar) as user_id,
         cast(item_id as varchar) as item_id,
-        cast(ts as timestamp) as ts
+        {{ utc_timestamp(source('raw', 'onboarding'), 'ts') }} as ts
     from source
 ),
 
@@ -28,6 +28,8 @@ select
     user_id,
     item_id,
     ts,
+    -- the row's own problem, before deduplication: selecting this without quarantine_reason skips the window
+    invalid_reason,
     coalesce(
         invalid_reason,
         case when row_number() over (

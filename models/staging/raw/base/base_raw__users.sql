@@ -6,7 +6,7 @@ with source as (
 typed as (
     select
         cast(user_id as varchar) as user_id,
-        cast(signup_ts as timestamp) as signup_ts
+        {{ utc_timestamp(source('raw', 'users'), 'signup_ts') }} as signup_ts
         {%- for attribute in attributes %},
         cast({{ adapter.quote(attribute) }} as varchar) as {{ adapter.quote(attribute) }}
         {%- endfor %}
