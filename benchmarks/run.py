@@ -96,6 +96,7 @@ def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool
     stages["refresh_1pct_events_on_1pct_users"] = stage("refresh_one_percent", world)
     stages["refresh_1to5_plays_on_1pct_users"] = stage("refresh_small_batch", world)
     stages["refresh_1to5_plays_on_10k_users"] = stage("refresh_10k_users", world)
+    stages["refresh_next_day_everyone"] = stage("refresh_next_day", world)  # last: it moves as_of
     if demo:
         demo_dir = root / "demo"
         env = {**os.environ, "USERREP_RAW_DIR": str(demo_dir / "raw"), "USERREP_WAREHOUSE": str(demo_dir / "warehouse.duckdb"),

@@ -98,11 +98,18 @@ def refresh_10k_users(world: Path) -> dict:
     return _refresh_batch(world, min(10_000, con_count(world, "select count(*) from stg_raw__users")), 3)
 
 
-def _refresh_batch(world: Path, users: int, plays: int) -> dict:
+def refresh_next_day(world: Path) -> dict:
+    """The nightly run: 10,000 users with 1-5 plays on the day after the history. as_of moves, so
+    every user's recency and tenure change: every user is recomputed and re-encoded."""
+    return _refresh_batch(world, min(10_000, con_count(world, "select count(*) from stg_raw__users")), 3, next_day=True)
+
+
+def _refresh_batch(world: Path, users: int, plays: int, next_day: bool = False) -> dict:
     from userrep.refresh import refresh
     from userrep.synthetic import land_batch
 
-    batch = land_batch(world / "raw", users=users, new_users=0, seed=7 + users + plays, plays_per_user=plays)
+    batch = land_batch(world / "raw", users=users, new_users=0, seed=7 + users + plays + next_day, plays_per_user=plays,
+                       next_day=next_day)
     result = refresh(**world_env(world))
     return {"batch_users": users, "batch_events": batch["events"], **result}
 
@@ -166,8 +173,8 @@ def encoding(world: Path) -> dict:
             "export_s": round(export_s, 2)}
 
 
-STAGES = {f.__name__: f for f in [features, scipy_sparse, refresh_one_percent, refresh_small_batch, refresh_10k_users, training,
-                                   encoding]}
+STAGES = {f.__name__: f for f in [features, scipy_sparse, refresh_one_percent, refresh_small_batch, refresh_10k_users,
+                                   refresh_next_day, training, encoding]}
 
 if __name__ == "__main__":
     stage, world = sys.argv[1], Path(sys.argv[2])
