@@ -24,6 +24,6 @@
   Incremental: recomputes the users in int_users_refreshed and rewrites only rows whose features
   changed, so untouched users keep their updated_at and are not re-encoded.
   A full build runs one statement per user range (user_ranges.sql); an incremental run filters
-  every input by the refreshed users as a constant list (up to 100k users).
+  every input by the refreshed users as a constant list (up to 20k users).
 -#}
 {{ user_features_sql(refreshed_users_predicate() if is_incremental() else user_chunks(ref('stg_raw__users'))[0]) }}
