@@ -46,7 +46,7 @@ class EvalData:
 
 
 def _onnx(path: Path, input_dim: int, output_dim: int, rows: np.ndarray) -> np.ndarray:
-    function = OnnxFunction(name=path.name, path=path, input_dim=input_dim, output_dim=output_dim, threads=2)
+    function = OnnxFunction(name=path.name, path=path, input_dim=input_dim, output_dim=output_dim)
     return np.concatenate([function.run(rows[i : i + 8192]) for i in range(0, len(rows), 8192)]) if len(rows) else rows
 
 
