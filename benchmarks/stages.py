@@ -81,7 +81,7 @@ def scipy_sparse(world: Path) -> dict:
 def refresh_one_percent(world: Path) -> dict:
     """A batch of 1% of the events landing on 1% of the users (some late, some duplicates), then
     `userrep refresh`: features and every published version, for the touched users only."""
-    users = max(con_count(world, "select count(*) from stg_raw__users") // 100, 1)
+    users = one_percent_of_users(world)
     # raw rows per loaded file: counting the deduplicated view would rescan the whole history
     plays = max(round(con_count(world, "select sum(raw_rows) from int_event_files_loaded") / 100 / users), 1)
     return _refresh_batch(world, users, plays)
@@ -89,19 +89,19 @@ def refresh_one_percent(world: Path) -> dict:
 
 def refresh_small_batch(world: Path) -> dict:
     """The same 1% of the users with 1-5 plays each: as many users, about 30x fewer events."""
-    return _refresh_batch(world, max(con_count(world, "select count(*) from stg_raw__users") // 100, 1), 3)
+    return _refresh_batch(world, one_percent_of_users(world), 3)
 
 
 def refresh_10k_users(world: Path) -> dict:
     """10,000 users with 1-5 plays each, whatever the history: the same batch on every world size,
     so that comparing sizes shows what the history adds to a refresh."""
-    return _refresh_batch(world, min(10_000, con_count(world, "select count(*) from stg_raw__users")), 3)
+    return _refresh_batch(world, min(10_000, user_count(world)), 3)
 
 
 def refresh_next_day(world: Path) -> dict:
     """The nightly run: 10,000 users with 1-5 plays on the day after the history. as_of moves, so
     every user's recency and tenure change: every user is recomputed and re-encoded."""
-    return _refresh_batch(world, min(10_000, con_count(world, "select count(*) from stg_raw__users")), 3, next_day=True)
+    return _refresh_batch(world, min(10_000, user_count(world)), 3, next_day=True)
 
 
 def _refresh_batch(world: Path, users: int, plays: int, next_day: bool = False) -> dict:
@@ -112,6 +112,14 @@ def _refresh_batch(world: Path, users: int, plays: int, next_day: bool = False) 
                        next_day=next_day)
     result = refresh(**world_env(world))
     return {"batch_users": users, "batch_events": batch["events"], **result}
+
+
+def user_count(world: Path) -> int:
+    return con_count(world, "select count(*) from stg_raw__users")
+
+
+def one_percent_of_users(world: Path) -> int:
+    return max(user_count(world) // 100, 1)
 
 
 def con_count(world: Path, sql: str) -> int:
@@ -155,8 +163,11 @@ def encoding(world: Path, repeats: int = 3) -> dict:
     n = con.execute("select count(*) from user_features").fetchone()[0]
     con.execute("create or replace temp table bench_in as select * from user_features")  # same input for all three
 
+    started = time.perf_counter()
+    matrix = features_matrix(con.sql("select features from bench_in").to_arrow_table().column("features"), spec.input_dim)
+    export_s = time.perf_counter() - started
+
     def raw() -> float:
-        matrix = features_matrix(con.sql("select features from bench_in").to_arrow_table().column("features"), spec.input_dim)
         started = time.perf_counter()
         for i in range(0, n, 2048):
             spec.function.run(matrix[i : i + 2048])
@@ -170,8 +181,8 @@ def encoding(world: Path, repeats: int = 3) -> dict:
     def roundtrip() -> float:
         started = time.perf_counter()
         table = con.sql("select user_id, features from bench_in").to_arrow_table()
-        out = np.concatenate([spec.function.run(features_matrix(table.column("features"), spec.input_dim)[i : i + 65536])
-                              for i in range(0, n, 65536)])
+        exported = features_matrix(table.column("features"), spec.input_dim)
+        out = np.concatenate([spec.function.run(exported[i : i + 65536]) for i in range(0, n, 65536)])
         back = pa.table({"user_id": table.column("user_id"), "e": pa.FixedSizeListArray.from_arrays(pa.array(out.reshape(-1)), out.shape[1])})
         con.execute("create or replace table bench_roundtrip as select * from back")
         return time.perf_counter() - started
@@ -183,7 +194,7 @@ def encoding(world: Path, repeats: int = 3) -> dict:
     median = {name: statistics.median(runs) for name, runs in seconds.items()}
     con.execute("drop table bench_udf; drop table bench_roundtrip")
     return {"users": n, **{f"{name}_users_per_s": round(n / median[name]) for name in seconds},
-            "udf_vs_raw": round(median["raw_onnxruntime"] / median["udf"], 3), "repeats": repeats,
+            "udf_vs_raw": round(median["raw_onnxruntime"] / median["udf"], 3), "export_s": round(export_s, 2), "repeats": repeats,
             **{f"{name}_runs_users_per_s": [round(n / s) for s in runs] for name, runs in seconds.items()}}
 
 
