@@ -4,7 +4,14 @@
 -- depends_on: {{ ref('int_users_refreshed') }}
 {#- Grain: user x encoder. The plain mean embedding of the items a user picked at sign-up. -#}
 {%- set max_dim = max_encoder_dim(ref('stg_raw__item_embeddings')) %}
-with summed as (
+with picks as materialized (
+    {#- read once for every encoder branch below: three scans of the validated picks cost 0.65-0.77 s
+        per user range at 1M users, one 0.52-0.57 s #}
+    select user_id, item_id from {{ ref('stg_raw__onboarding') }}
+    where user_id in (select user_id from {{ ref('int_users_refreshed') }})
+),
+
+summed as (
     {#- per encoder, so that only its own dimensions are summed; SUMs then one division by the
         count, since AVG states are twice as large and dominate at a million users #}
     {%- for enc in encoder_dims(ref('stg_raw__item_embeddings')) %}
@@ -17,10 +24,9 @@ with summed as (
         {%- if enc.dim < max_dim %},
         {{ dimension_columns('cast(null as float) as m_{i}', max_dim, start=enc.dim) }}
         {%- endif %}
-    from {{ ref('stg_raw__onboarding') }} as picks
+    from picks
     inner join {{ ref('int_item_embeddings_pivoted') }} as embeddings
         on embeddings.item_id = picks.item_id and embeddings.encoder = '{{ enc.encoder | replace("'", "''") }}'
-    where picks.user_id in (select user_id from {{ ref('int_users_refreshed') }})
     group by all
     {{ 'union all' if not loop.last }}
     {%- else %}
