@@ -1,6 +1,8 @@
 """Near-real-time refresh: after any sequence of micro-batches the tables equal a full rebuild,
 and only users whose features changed are recomputed and re-encoded."""
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,25 @@ def test_a_new_day_ages_events_out_of_the_windows(live, tmp_path):
         assert con.execute("select any_value(as_of) from user_features").fetchone()[0] > old_as_of
     assert result["users_with_new_features"] == result["users"], "recency moves for every user on a new day"
     assert_equals_full_rebuild(live, tmp_path / "rebuild3")
+
+
+def test_as_of_reads_only_new_files_and_a_warehouse_from_before_latest_ts_catches_up(live):
+    # a warehouse summed before int_event_files_loaded kept each file's latest timestamp
+    with live.connect(read_only=False) as con:
+        con.execute("alter table int_event_files_loaded drop column latest_ts")
+        loaded_before = dict(con.execute("select source_file, loaded_at from int_event_files_loaded").fetchall())
+    land_batch(live.raw, users=5, new_users=0, seed=14, next_day=True)
+    run_refresh(live)
+    with live.connect() as con:
+        stored = {f: (ts, at) for f, ts, at in con.execute("select source_file, latest_ts, loaded_at from int_event_files_loaded").fetchall()}
+        raw = dict(con.execute("select filename, cast(max(ts) as timestamp) from raw.events group by 1").fetchall())
+        as_of, raw_latest_day = con.execute("select (select as_of from stg_raw__as_of), (select max(ts)::date from raw.events)").fetchone()
+    assert {f: ts for f, (ts, _) in stored.items()} == raw, "every file's latest timestamp is filled in, old files included"
+    assert all(stored[f][1] == at for f, at in loaded_before.items()), "files summed before keep their loaded_at"
+    assert as_of == raw_latest_day
+
+    land_batch(live.raw, users=5, new_users=0, seed=15, next_day=True)
+    result = run_refresh(live)
+    with live.connect() as con:
+        assert con.execute("select as_of from stg_raw__as_of").fetchone()[0] == as_of + timedelta(days=1)
+    assert result["new_event_files"] == 1
