@@ -17,8 +17,12 @@ from userrep.dbt import run_dbt
 
 
 def world_env(world: Path) -> dict:
+    """dbt arguments for a benchmark world: its own project copy (published versions included) and
+    absolute paths, so a stage run by hand matches the harness (dbt runs in the project directory,
+    and a target reused by another project fails partial parsing)."""
+    world = Path(world).resolve()
     return {"raw_dir": world / "raw", "warehouse": world / "warehouse.duckdb", "registry": world / "registry",
-            "target_path": world / "target"}
+            "target_path": world / "target", "project": world / "project"}
 
 
 def features(world: Path) -> dict:
