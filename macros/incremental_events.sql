@@ -28,13 +28,25 @@
     {%- endif %}
 {% endmacro %}
 
-{# The raw event files not yet in int_event_files_loaded (all of them before the first build). #}
-{% macro new_event_files() %}
+{#
+  The raw event files not yet in int_event_files_loaded (all of them before the first build).
+  without_latest_ts: also the summed files whose row holds no latest_ts (summed before the column
+  existed), i.e. every file whose latest timestamp must still be read from the parquet.
+#}
+{% macro new_event_files(without_latest_ts=false) %}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
   {%- set loaded = adapter.get_relation(this.database, this.schema, 'int_event_files_loaded') -%}
   {%- set sql = "select source_file from raw.events__files" -%}
-  {%- if loaded is not none -%}{%- set sql = sql ~ " where source_file not in (select source_file from " ~ loaded ~ ")" -%}{%- endif -%}
+  {%- if loaded is not none and not (without_latest_ts and not latest_ts_stored(loaded)) -%}
+    {%- set sql = sql ~ " where source_file not in (select source_file from " ~ loaded
+                  ~ (" where latest_ts is not null" if without_latest_ts else "") ~ ")" -%}
+  {%- endif -%}
   {{ return(run_query(sql ~ " order by 1").columns[0].values() | list) }}
+{% endmacro %}
+
+{# Whether int_event_files_loaded (`loaded`) has its latest_ts column: warehouses built before it lack it. #}
+{% macro latest_ts_stored(loaded) %}
+  {{ return(loaded is not none and 'latest_ts' in adapter.get_columns_in_relation(loaded) | map(attribute='name') | list) }}
 {% endmacro %}
 
 {#

@@ -9,10 +9,7 @@
 -- depends_on: {{ ref('int_user_modality_days_counted') }}
 -- depends_on: {{ ref('int_users_last_active') }}
 {%- if is_incremental() %}
-    {#- new files, and files summed before latest_ts existed (filled in once, loaded_at kept) #}
-    {%- set has_latest = execute and 'latest_ts' in adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-    {%- set without_latest = run_query("select source_file from " ~ this ~ (" where latest_ts is null" if has_latest else ""))
-        .columns[0].values() | list if execute else [] %}
+{#- new files, and files summed before latest_ts existed (filled in once, loaded_at kept) #}
 select
     files.source_file,
     files.raw_rows,
@@ -21,7 +18,7 @@ select
 from {{ ref('stg_raw__event_files') }} as files
 left join {{ this }} as previous on previous.source_file = files.source_file
 -- a constant list: it prunes the scan to these files, where `not in (select ...)` read them all
-where files.source_file in ({{ quoted_list(new_event_files() + without_latest) }})
+where files.source_file in ({{ quoted_list(new_event_files(without_latest_ts=true)) }})
 {%- else %}
 select
     source_file,

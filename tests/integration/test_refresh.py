@@ -79,7 +79,7 @@ def test_a_new_day_ages_events_out_of_the_windows(live, tmp_path):
     assert_equals_full_rebuild(live, tmp_path / "rebuild3")
 
 
-def test_as_of_reads_only_new_files_and_a_warehouse_from_before_latest_ts_catches_up(live):
+def test_as_of_from_stored_file_timestamps_and_a_warehouse_from_before_latest_ts_catches_up(live):
     # a warehouse summed before int_event_files_loaded kept each file's latest timestamp
     with live.connect(read_only=False) as con:
         con.execute("alter table int_event_files_loaded drop column latest_ts")

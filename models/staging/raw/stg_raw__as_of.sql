@@ -6,17 +6,13 @@
   file's timestamps took 1.1-1.8 s of a 10k-user refresh at 1M users.
 -#}
 {%- set loaded = adapter.get_relation(this.database, this.schema, 'int_event_files_loaded') %}
-{%- set remembered = execute and loaded is not none and not flags.FULL_REFRESH
-    and 'latest_ts' in adapter.get_columns_in_relation(loaded) | map(attribute='name') | list %}
+{%- set remembered = execute and not flags.FULL_REFRESH and latest_ts_stored(loaded) %}
 {%- if var('as_of', none) %}
 select date '{{ var("as_of") }}' as as_of
 {%- elif not remembered %}
 select coalesce(cast(cast(max(ts) as timestamp) as date), current_date) as as_of
 from {{ source('raw', 'events') }}
 {%- else %}
-    {%- set unread = run_query(
-        "select source_file from raw.events__files where source_file not in "
-        ~ "(select source_file from " ~ loaded ~ " where latest_ts is not null) order by 1").columns[0].values() | list %}
 select coalesce(cast(max(latest_ts) as date), current_date) as as_of
 from (
     -- summed files still in the events directory
@@ -24,6 +20,6 @@ from (
     where source_file in (select source_file from raw.events__files)
     union all
     select cast(max(ts) as timestamp) from {{ source('raw', 'events') }}
-    where filename in ({{ quoted_list(unread) }})
+    where filename in ({{ quoted_list(new_event_files(without_latest_ts=true)) }})
 )
 {%- endif %}
