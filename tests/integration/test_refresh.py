@@ -68,6 +68,20 @@ def test_duplicates_and_late_events_count_once_and_a_rerun_changes_nothing(live,
     assert_equals_full_rebuild(live, tmp_path / "rebuild2")
 
 
+
+def test_a_refresh_stopped_before_user_features_is_finished_by_the_next_one(live, tmp_path):
+    before_features, _ = snapshot(live)
+    batch = land_batch(live.raw, users=12, new_users=0, seed=16)
+    # a run that failed after the daily models committed: the batch's files are summed and recorded
+    live.dbt(["run", "--select", "int_user_encoder_days_summed int_user_modality_days_counted "
+              "int_users_last_active int_event_files_loaded"])
+    result = run_refresh(live)
+    assert result["new_event_files"] == 0
+    after_features, _ = snapshot(live)
+    changed = {u for u in before_features if after_features[u][1] != before_features[u][1]}
+    assert 0 < len(changed) <= batch["users_with_events"], "the batch's users are recomputed by the next run"
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_stopped")
+
 def test_a_new_day_ages_events_out_of_the_windows(live, tmp_path):
     with live.connect() as con:
         old_as_of = con.execute("select any_value(as_of) from user_features").fetchone()[0]
