@@ -68,7 +68,6 @@ def test_duplicates_and_late_events_count_once_and_a_rerun_changes_nothing(live,
     assert_equals_full_rebuild(live, tmp_path / "rebuild2")
 
 
-
 def test_a_refresh_stopped_before_user_features_is_finished_by_the_next_one(live, tmp_path):
     before_features, _ = snapshot(live)
     batch = land_batch(live.raw, users=12, new_users=0, seed=16)
@@ -81,6 +80,7 @@ def test_a_refresh_stopped_before_user_features_is_finished_by_the_next_one(live
     changed = {u for u in before_features if after_features[u][1] != before_features[u][1]}
     assert 0 < len(changed) <= batch["users_with_events"], "the batch's users are recomputed by the next run"
     assert_equals_full_rebuild(live, tmp_path / "rebuild_stopped")
+
 
 def test_a_new_day_ages_events_out_of_the_windows(live, tmp_path):
     with live.connect() as con:
