@@ -57,15 +57,15 @@ def stage(name: str, world: Path) -> dict:
     return result
 
 
-def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 100.0) -> Path:
-    world = root / f"{users}"
+def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 100.0, days: int = 365) -> Path:
+    world = root / (f"{users}" if days == 365 else f"{users}-{days}d")
     raw = world / "raw"
-    if not (raw / "users.parquet").exists():
+    if not list((raw / "events").glob("????-??.parquet")):  # none yet, or a world from before the monthly history files
         print(f"generating {users:,} users ...", flush=True)
         started = time.perf_counter()
-        generate_world(WorldConfig(users=users, seed=seed, events_per_user=events_per_user), raw)
+        generate_world(WorldConfig(users=users, seed=seed, events_per_user=events_per_user, days=days), raw)
         print(f"  {time.perf_counter() - started:.0f}s", flush=True)
-    for landed in sorted((raw / "events").glob("part-*.parquet"))[1:]:
+    for landed in (raw / "events").glob("part-*.parquet"):
         landed.unlink()  # a batch an earlier run's refresh stages landed: each run starts from the generated history
     fresh_project(world)
     shutil.rmtree(world / "registry", ignore_errors=True)
@@ -74,10 +74,11 @@ def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 
     return world
 
 
-def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool = True) -> Path:
-    world = bench_world(users, root, events_per_user=events_per_user)
+def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool = True, days: int = 365) -> Path:
+    world = bench_world(users, root, events_per_user=events_per_user, days=days)
     os.environ["USERREP_PROJECT_DIR"] = str(world / "project")
-    results = {"date": dt.date.today().isoformat(), "machine": machine(), "users": users, "stages": {}}
+    results = {"date": dt.date.today().isoformat(), "machine": machine(), "users": users, "history_days": days,
+               "events_per_user": events_per_user, "stages": {}}
     stages = results["stages"]
     stages["features_full_build"] = stage("features", world)
     stages["features_scipy_sparse"] = stage("scipy_sparse", world)
@@ -95,6 +96,7 @@ def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool
     print(f"  full refresh: {stages['full_refresh_features_and_encode']}", flush=True)
     stages["refresh_1pct_events_on_1pct_users"] = stage("refresh_one_percent", world)
     stages["refresh_1to5_plays_on_1pct_users"] = stage("refresh_small_batch", world)
+    stages["refresh_1to5_plays_on_1k_users"] = stage("refresh_1k_users", world)
     stages["refresh_1to5_plays_on_10k_users"] = stage("refresh_10k_users", world)
     stages["refresh_next_day_everyone"] = stage("refresh_next_day", world)  # last: it moves as_of
     if demo:
@@ -113,10 +115,11 @@ def fresh_project(directory: Path) -> Path:
 
 def write_results(results: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = f"{results['date']}-{results['machine']['host']}-{results['users']}"
+    days = results.get("history_days", 365)
+    stem = f"{results['date']}-{results['machine']['host']}-{results['users']}" + ("" if days == 365 else f"-{days}d")
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2))
     m = results["machine"]
-    lines = [f"# userrep benchmark, {results['users']:,} users, {results['date']}", "",
+    lines = [f"# userrep benchmark, {results['users']:,} users, {days} days of history, {results['date']}", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, {m['platform']}", "",
              "| stage | wall s | CPU s | peak RSS MiB | details |", "|---|---|---|---|---|"]
     for name, r in results["stages"].items():

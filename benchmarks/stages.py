@@ -96,6 +96,11 @@ def refresh_small_batch(world: Path) -> dict:
     return _refresh_batch(world, one_percent_of_users(world), 3)
 
 
+def refresh_1k_users(world: Path) -> dict:
+    """1,000 users with 1-5 plays each: a tenth of refresh_10k_users' batch on the same world."""
+    return _refresh_batch(world, min(1_000, user_count(world)), 3, salt=1)  # at 100k, not the 1% batch again
+
+
 def refresh_10k_users(world: Path) -> dict:
     """10,000 users with 1-5 plays each, whatever the history: the same batch on every world size,
     so that comparing sizes shows what the history adds to a refresh."""
@@ -108,11 +113,11 @@ def refresh_next_day(world: Path) -> dict:
     return _refresh_batch(world, min(10_000, user_count(world)), 3, next_day=True)
 
 
-def _refresh_batch(world: Path, users: int, plays: int, next_day: bool = False) -> dict:
+def _refresh_batch(world: Path, users: int, plays: int, next_day: bool = False, salt: int = 0) -> dict:
     from userrep.refresh import refresh
     from userrep.synthetic import land_batch
 
-    batch = land_batch(world / "raw", users=users, new_users=0, seed=7 + users + plays + next_day, plays_per_user=plays,
+    batch = land_batch(world / "raw", users=users, new_users=0, seed=7 + users + plays + next_day + salt, plays_per_user=plays,
                        next_day=next_day)
     result = refresh(**world_env(world))
     return {"batch_users": users, "batch_events": batch["events"], **result}
@@ -202,7 +207,7 @@ def encoding(world: Path, repeats: int = 3) -> dict:
             **{f"{name}_runs_users_per_s": [round(n / s) for s in runs] for name, runs in seconds.items()}}
 
 
-STAGES = {f.__name__: f for f in [features, scipy_sparse, refresh_one_percent, refresh_small_batch, refresh_10k_users,
+STAGES = {f.__name__: f for f in [features, scipy_sparse, refresh_one_percent, refresh_small_batch, refresh_1k_users, refresh_10k_users,
                                    refresh_next_day, training, encoding]}
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@
   Incremental: every event of the (user, day) pairs that appear in event files not yet in
   int_event_files_loaded. Whole pairs are recomputed from the deduplicated events,
   so late events land on their day, duplicates across files count once, and a rerun is idempotent.
-  The touched users go in as a constant list, which DuckDB applies below the deduplication. It
-  does not prune the scan: random users touch every row group, so every event file's user_id
-  column is read and the cost still grows with the history.
+  Two constant lists reach the parquet scan below the deduplication: the touched users, and the
+  files that can hold an event inside the window (event_files_reaching_window). Random users touch
+  every row group, so the cost still grows with the events inside the window; files of older days
+  (an event log split by time) are not read at all.
 #}
 {% macro events_to_aggregate() %}
     {%- set loaded = adapter.get_relation(this.database, this.schema, 'int_event_files_loaded') -%}
@@ -19,9 +20,11 @@
         {%- set new_files = new_event_files() %}
         {%- set file_list = quoted_list(new_files) %}
     select user_id, item_id, event_day, weight
-    from {{ ref('stg_raw__events') }}
-    where user_id in ({{ quoted_list(users_in_event_files(new_files)) }})
-        and event_day >= {{ horizon_window_start() }}
+    from (
+        {{ deduplicated_events_sql("source_file in (" ~ quoted_list(event_files_reaching_window()) ~ ")"
+                                   ~ " and user_id in (" ~ quoted_list(users_in_event_files(new_files)) ~ ")") }}
+    ) as events
+    where event_day >= {{ horizon_window_start() }}
         and (user_id, event_day) in (
             select user_id, event_day from {{ ref('stg_raw__event_file_user_days') }} where source_file in ({{ file_list }})
         )
@@ -40,6 +43,22 @@
   {%- if loaded is not none and not (without_latest_ts and not latest_ts_stored(loaded)) -%}
     {%- set sql = sql ~ " where source_file not in (select source_file from " ~ loaded
                   ~ (" where latest_ts is not null" if without_latest_ts else "") ~ ")" -%}
+  {%- endif -%}
+  {{ return(run_query(sql ~ " order by 1").columns[0].values() | list) }}
+{% endmacro %}
+
+{#
+  The raw event files that can hold an event on or after horizon_window_start(): every file but
+  the summed ones whose latest timestamp is before that day. A copy of an event has its timestamp,
+  so no copy of an event inside the window is left out.
+#}
+{% macro event_files_reaching_window() %}
+  {%- if not execute -%}{{ return([]) }}{%- endif -%}
+  {%- set loaded = adapter.get_relation(this.database, this.schema, 'int_event_files_loaded') -%}
+  {%- set sql = "select source_file from raw.events__files" -%}
+  {%- if latest_ts_stored(loaded) -%}
+    {%- set sql = sql ~ " where source_file not in (select source_file from " ~ loaded
+                  ~ " where cast(latest_ts as date) < " ~ horizon_window_start() ~ ")" -%}
   {%- endif -%}
   {{ return(run_query(sql ~ " order by 1").columns[0].values() | list) }}
 {% endmacro %}

@@ -180,14 +180,15 @@ def evaluate(version, out, seed):
 
 @cli.command()
 @click.option("--users", default=100_000, show_default=True, help="Scale world size (1000000 for ~90M events).")
-@click.option("--events-per-user", default=100.0, show_default=True)
+@click.option("--events-per-user", default=100.0, show_default=True, help="Over the whole history.")
+@click.option("--days", default=365, show_default=True, help="Days of history (with --events-per-user, the rate of plays).")
 @click.option("--root", type=click.Path(path_type=Path), default=Path("benchmarks/worlds"), show_default=True)
 @click.option("--no-demo", is_flag=True, help="Skip timing `userrep demo`.")
-def bench(users, events_per_user, root, no_demo):
+def bench(users, events_per_user, days, root, no_demo):
     """Measure every stage (features vs scipy.sparse, refresh, training, encoding, end to end)."""
     from benchmarks.run import run_bench
 
-    click.echo(f"results: {run_bench(users, root.resolve(), events_per_user, demo=not no_demo)}")
+    click.echo(f"results: {run_bench(users, root.resolve(), events_per_user, demo=not no_demo, days=days)}")
 
 
 @cli.command()

@@ -5,6 +5,9 @@ item latents grouped by genre (music) and topic (podcasts), three encoders that 
 latents imperfectly, users with a long-term taste, a recent drift, heavy-tailed activity, churn,
 a podcast propensity, demographics correlated with taste and onboarding picks consistent with it.
 Events after ``as_of`` go to ``future_events.parquet`` (evaluation labels only, never features).
+The history lands like an event log: one file per calendar month (``events/2025-07.parquet``),
+so that a refresh can skip the months before the longest horizon; batches land as
+``events/part-NNNNN.parquet``.
 
 Users are generated in chunks of ``users_per_chunk``, each from its own seed, so memory stays
 flat with the world size; the seed and the chunk size together define the world.
@@ -335,18 +338,11 @@ def generate_world(cfg: WorldConfig, out: Path, progress=None) -> dict:
     )
 
     counts = {"users": 0, "events": 0, "future_events": 0, "onboarding": 0}
-    writers = {
-        "users": None,
-        "user_traits": None,
-        "onboarding": None,
-        "events": None,
-        "future_events": None,
-    }
+    writers = {}
     paths = {
         "users": out / "users.parquet",
         "user_traits": out / "user_traits.parquet",
         "onboarding": out / "onboarding.parquet",
-        "events": out / "events" / "part-00000.parquet",
         "future_events": out / "future_events.parquet",
     }
     try:
@@ -357,15 +353,16 @@ def generate_world(cfg: WorldConfig, out: Path, progress=None) -> dict:
                 "users": chunk.users,
                 "user_traits": chunk.traits,
                 "onboarding": chunk.onboarding,
-                "events": chunk.events,
                 "future_events": chunk.future,
+                **_by_month(chunk.events, out / "events"),
             }
             for name, table in tables.items():
-                if writers[name] is None:
-                    writers[name] = pq.ParquetWriter(paths[name], table.schema)
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(paths.get(name, name), table.schema)
                 writers[name].write_table(table, row_group_size=1_000_000)
-                if name in counts:
-                    counts[name] += table.num_rows
+            for name in ("users", "onboarding", "future_events"):
+                counts[name] += tables[name].num_rows
+            counts["events"] += chunk.events.num_rows
             if progress:
                 progress(stop - start)
     finally:
@@ -374,6 +371,12 @@ def generate_world(cfg: WorldConfig, out: Path, progress=None) -> dict:
                 w.close()
     counts["items"] = len(catalog.item_ids)
     return counts
+
+
+def _by_month(events: pa.Table, events_dir: Path) -> dict:
+    """A chunk's events split by calendar month of `ts`, keyed by the month's file path."""
+    months = events.column("ts").to_numpy().astype("datetime64[M]")
+    return {events_dir / f"{month}.parquet": events.filter(pa.array(months == month)) for month in np.unique(months)}
 
 
 def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool = False, late_days: int = 3,
@@ -411,7 +414,7 @@ def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool 
     )
     copies = existing.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA).take(rng.choice(existing.num_rows, duplicates, replace=False))
     batch = pa.concat_tables([fresh, copies])
-    part = len(list(events_dir.glob("*.parquet")))
+    part = len(list(events_dir.glob("part-*.parquet")))
     pq.write_table(batch, events_dir / f"part-{part:05d}.parquet")
 
     if new_users:

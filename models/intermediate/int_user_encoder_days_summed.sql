@@ -2,6 +2,7 @@
 -- depends_on: {{ ref('stg_raw__as_of') }}
 -- depends_on: {{ ref('int_item_embeddings_pivoted') }}
 -- depends_on: {{ ref('stg_raw__event_file_user_days') }}
+-- depends_on: {{ ref('base_raw__events') }}
 {{
     config(
         materialized='incremental',

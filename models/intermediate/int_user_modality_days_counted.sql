@@ -1,6 +1,7 @@
 -- depends_on: {{ ref('stg_raw__users') }}
 -- depends_on: {{ ref('stg_raw__as_of') }}
 -- depends_on: {{ ref('stg_raw__event_file_user_days') }}
+-- depends_on: {{ ref('base_raw__events') }}
 {{
     config(
         materialized='incremental',

@@ -16,7 +16,8 @@ def test_rerun_with_new_days_only_touches_new_days(tmp_path, built_world, tiny_c
     shutil.copytree(built_world.raw, raw)
     events = pq.read_table(raw / "events")
     split = datetime.combine(tiny_config.as_of - timedelta(days=10), datetime.min.time(), timezone.utc)
-    (raw / "events" / "part-00000.parquet").unlink()
+    for history in (raw / "events").glob("*.parquet"):
+        history.unlink()
     pq.write_table(events.filter(pc.less(events["ts"], split)), raw / "events" / "part-00000.parquet")
     world.dbt(["build"])
     with world.connect() as con:

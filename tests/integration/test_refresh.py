@@ -59,6 +59,19 @@ def test_a_batch_touches_only_its_users_and_equals_a_full_rebuild(live, tmp_path
     assert_equals_full_rebuild(live, tmp_path / "rebuild1")
 
 
+def test_a_refresh_reads_no_event_file_that_ends_before_the_longest_horizon(live):
+    land_batch(live.raw, users=8, new_users=0, seed=17)
+    run_refresh(live)
+    with live.connect() as con:
+        window_start = con.execute("select as_of - 179 from stg_raw__as_of").fetchone()[0]  # horizons up to 180 days
+        last_days = dict(con.execute("select source_file, cast(latest_ts as date) from int_event_files_loaded").fetchall())
+    for model in ("int_user_encoder_days_summed", "int_user_modality_days_counted"):
+        sql = (live.target / "compiled/userrep/models/intermediate" / f"{model}.sql").read_text()
+        read = {f for f in last_days if f"'{f}'" in sql}
+        assert read == {f for f, day in last_days.items() if day >= window_start}, model
+        assert len(read) < len(last_days), "the tiny world's first months end before the window"
+
+
 def test_duplicates_and_late_events_count_once_and_a_rerun_changes_nothing(live, tmp_path):
     land_batch(live.raw, users=10, new_users=0, seed=12, duplicates=40, late_days=6)
     run_refresh(live)

@@ -75,3 +75,13 @@ def test_planted_structure(world, tiny_config):
     assert (weights < 30).mean() > 0.03, "some low-weight skips"
     onboarding_users = set(_read(out, "onboarding").column("user_id").to_pylist())
     assert onboarding_users == set(users["user_id"])
+
+
+def test_history_lands_as_one_file_per_calendar_month(world):
+    out, counts = world
+    files = sorted((out / "events").glob("*.parquet"))
+    assert len(files) >= 12
+    for path in files:
+        months = set(pq.read_table(path).column("ts").to_numpy().astype("datetime64[M]").astype(str))
+        assert months == {path.stem}
+    assert sum(pq.read_metadata(path).num_rows for path in files) == counts["events"]
