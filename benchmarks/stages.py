@@ -98,13 +98,13 @@ def refresh_small_batch(world: Path) -> dict:
 
 def refresh_1k_users(world: Path) -> dict:
     """1,000 users with 1-5 plays each: a tenth of refresh_10k_users' batch on the same world."""
-    return _refresh_batch(world, min(1_000, user_count(world)), 3, salt=1)  # at 100k, not the 1% batch again
+    return _refresh_batch(world, min(1_000, user_count(world)), 3, salt=1)
 
 
 def refresh_10k_users(world: Path) -> dict:
     """10,000 users with 1-5 plays each, whatever the history: the same batch on every world size,
     so that comparing sizes shows what the history adds to a refresh."""
-    return _refresh_batch(world, min(10_000, user_count(world)), 3)
+    return _refresh_batch(world, min(10_000, user_count(world)), 3, salt=2)
 
 
 def refresh_next_day(world: Path) -> dict:
@@ -114,6 +114,8 @@ def refresh_next_day(world: Path) -> dict:
 
 
 def _refresh_batch(world: Path, users: int, plays: int, next_day: bool = False, salt: int = 0) -> dict:
+    """`salt` keeps stages of equal size apart: 1% of the users is 1,000 at 100k and 10,000 at 1M,
+    and the same seed would land the same plays again (all duplicates, nothing to recompute)."""
     from userrep.refresh import refresh
     from userrep.synthetic import land_batch
 

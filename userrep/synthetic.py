@@ -384,13 +384,15 @@ def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool 
     """Simulate a micro-batch arriving after the world was built: a new event file with 1 to
     2 * plays_per_user - 1 plays (mean plays_per_user) for each of
     `users` existing users (on the latest day, or the day after with `next_day`), some late events
-    from the last `late_days` days, exact copies of already-landed events, and `new_users` who just
-    signed up with onboarding picks and no events yet."""
+    from the last `late_days` days, exact copies of already-landed events (from the file with the
+    latest event), and `new_users` who just signed up with onboarding picks and no events yet.
+    Reads the files' statistics and one file, not the whole history: a landing must not evict
+    the warehouse from memory before the refresh it feeds."""
     raw = Path(raw)
     rng = np.random.default_rng([seed, 99])
     events_dir = raw / "events"
-    existing = pq.read_table(events_dir)
-    last_day = int(existing.column("ts").to_numpy().astype("datetime64[D]").astype(np.int64).max())
+    latest_file, latest_ts = max(((path, _latest_ts(path)) for path in sorted(events_dir.glob("*.parquet"))), key=lambda f: f[1])
+    last_day = int(np.datetime64(latest_ts, "D").astype(np.int64))
     day = last_day + (1 if next_day else 0)
     items = pq.read_table(raw / "items.parquet").column("item_id").to_numpy(zero_copy_only=False)
     known_users = pq.read_table(raw / "users.parquet").column("user_id").to_numpy(zero_copy_only=False)
@@ -412,7 +414,8 @@ def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool 
         },
         schema=EVENT_SCHEMA,
     )
-    copies = existing.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA).take(rng.choice(existing.num_rows, duplicates, replace=False))
+    existing = pq.read_table(latest_file, columns=EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+    copies = existing.take(rng.choice(existing.num_rows, min(duplicates, existing.num_rows), replace=False))
     batch = pa.concat_tables([fresh, copies])
     part = len(list(events_dir.glob("part-*.parquet")))
     pq.write_table(batch, events_dir / f"part-{part:05d}.parquet")
@@ -420,7 +423,17 @@ def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool 
     if new_users:
         _add_new_users(raw, rng, new_users, day, known_users, items)
     return {"file": f"part-{part:05d}.parquet", "events": int(len(e_user)), "late_events": int(late.sum()),
-            "duplicate_events": duplicates, "users_with_events": int(len(chosen)), "new_users": new_users}
+            "duplicate_events": copies.num_rows, "users_with_events": int(len(chosen)), "new_users": new_users}
+
+
+def _latest_ts(path: Path) -> np.datetime64:
+    """The file's latest `ts`, from its row groups' statistics (read from the column without them)."""
+    meta = pq.ParquetFile(path).metadata
+    column = meta.schema.to_arrow_schema().get_field_index("ts")
+    stats = [meta.row_group(i).column(column).statistics for i in range(meta.num_row_groups)]
+    if stats and all(s is not None and s.has_min_max for s in stats):
+        return max(np.datetime64(s.max.replace(tzinfo=None), "us") for s in stats)
+    return pq.read_table(path, columns=["ts"]).column("ts").to_numpy().max()
 
 
 def _add_new_users(raw: Path, rng, new_users: int, day: int, known_users, items) -> None:
