@@ -57,13 +57,16 @@ def stage(name: str, world: Path) -> dict:
     return result
 
 
-def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 100.0, days: int = 365) -> Path:
-    world = root / (f"{users}" if days == 365 else f"{users}-{days}d")
+def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 100.0, days: int = 365,
+                monthly_history: bool = False) -> Path:
+    world = root / world_name(users, days, monthly_history)
     raw = world / "raw"
-    if not list((raw / "events").glob("????-??.parquet")):  # none yet, or a world from before the monthly history files
+    history = list((raw / "events").glob("????-??.parquet" if monthly_history else "history.parquet"))
+    if not history:  # none yet, or a world from before the history's current file names
         print(f"generating {users:,} users ...", flush=True)
         started = time.perf_counter()
-        generate_world(WorldConfig(users=users, seed=seed, events_per_user=events_per_user, days=days), raw)
+        generate_world(WorldConfig(users=users, seed=seed, events_per_user=events_per_user, days=days,
+                                   monthly_history=monthly_history), raw)
         print(f"  {time.perf_counter() - started:.0f}s", flush=True)
     for landed in (raw / "events").glob("part-*.parquet"):
         landed.unlink()  # a batch an earlier run's refresh stages landed: each run starts from the generated history
@@ -74,11 +77,16 @@ def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 
     return world
 
 
-def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool = True, days: int = 365) -> Path:
-    world = bench_world(users, root, events_per_user=events_per_user, days=days)
+def world_name(users: int, days: int = 365, monthly_history: bool = False) -> str:
+    return f"{users}" + ("" if days == 365 else f"-{days}d") + ("-monthly" if monthly_history else "")
+
+
+def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool = True, days: int = 365,
+              monthly_history: bool = False) -> Path:
+    world = bench_world(users, root, events_per_user=events_per_user, days=days, monthly_history=monthly_history)
     os.environ["USERREP_PROJECT_DIR"] = str(world / "project")
     results = {"date": dt.date.today().isoformat(), "machine": machine(), "users": users, "history_days": days,
-               "events_per_user": events_per_user, "stages": {}}
+               "events_per_user": events_per_user, "monthly_history": monthly_history, "stages": {}}
     stages = results["stages"]
     stages["features_full_build"] = stage("features", world)
     stages["features_scipy_sparse"] = stage("scipy_sparse", world)
@@ -116,10 +124,12 @@ def fresh_project(directory: Path) -> Path:
 def write_results(results: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     days = results.get("history_days", 365)
-    stem = f"{results['date']}-{results['machine']['host']}-{results['users']}" + ("" if days == 365 else f"-{days}d")
+    world = world_name(results["users"], days, results.get("monthly_history", False))
+    stem = f"{results['date']}-{results['machine']['host']}-{world}"
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2))
     m = results["machine"]
-    lines = [f"# userrep benchmark, {results['users']:,} users, {days} days of history, {results['date']}", "",
+    layout = "monthly files" if results.get("monthly_history") else "one file"
+    lines = [f"# userrep benchmark, {results['users']:,} users, {days} days of history in {layout}, {results['date']}", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, {m['platform']}", "",
              "| stage | wall s | CPU s | peak RSS MiB | details |", "|---|---|---|---|---|"]
     for name, r in results["stages"].items():

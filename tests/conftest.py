@@ -4,7 +4,8 @@ import pytest
 
 from userrep.synthetic import WorldConfig
 
-TINY = WorldConfig(users=400, seed=7, events_per_user=60, users_per_chunk=150, tracks=600, podcasts=200)
+# history in monthly files, as an event log lands: a refresh can then skip the months before the window
+TINY = WorldConfig(users=400, seed=7, events_per_user=60, users_per_chunk=150, tracks=600, podcasts=200, monthly_history=True)
 
 
 @pytest.fixture(scope="session")

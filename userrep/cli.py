@@ -40,14 +40,16 @@ def cli():
 @click.option("--future-days", default=30, show_default=True, help="Held-out window after as_of (evaluation only).")
 @click.option("--events-per-user", default=100.0, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output directory [default: USERREP_RAW_DIR or data/raw].")
-def generate(users, seed, days, future_days, events_per_user, out):
+@click.option("--monthly-history", is_flag=True, help="One events file per calendar month, as a log split by time lands.")
+def generate(users, seed, days, future_days, events_per_user, out, monthly_history):
     """Write a synthetic streaming world in the raw data contract."""
     from tqdm import tqdm
 
     from userrep.synthetic import WorldConfig, generate_world
 
     out = out or config.raw_dir()
-    cfg = WorldConfig(users=users, seed=seed, days=days, future_days=future_days, events_per_user=events_per_user)
+    cfg = WorldConfig(users=users, seed=seed, days=days, future_days=future_days, events_per_user=events_per_user,
+                      monthly_history=monthly_history)
     start = time.perf_counter()
     with tqdm(total=users, unit="user", desc="generate", disable=None) as bar:
         counts = generate_world(cfg, out, progress=bar.update)
@@ -182,13 +184,15 @@ def evaluate(version, out, seed):
 @click.option("--users", default=100_000, show_default=True, help="Scale world size (1000000 for ~90M events).")
 @click.option("--events-per-user", default=100.0, show_default=True, help="Over the whole history.")
 @click.option("--days", default=365, show_default=True, help="Days of history (with --events-per-user, the rate of plays).")
+@click.option("--monthly-history", is_flag=True, help="The history in one file per calendar month.")
 @click.option("--root", type=click.Path(path_type=Path), default=Path("benchmarks/worlds"), show_default=True)
 @click.option("--no-demo", is_flag=True, help="Skip timing `userrep demo`.")
-def bench(users, events_per_user, days, root, no_demo):
+def bench(users, events_per_user, days, monthly_history, root, no_demo):
     """Measure every stage (features vs scipy.sparse, refresh, training, encoding, end to end)."""
     from benchmarks.run import run_bench
 
-    click.echo(f"results: {run_bench(users, root.resolve(), events_per_user, demo=not no_demo, days=days)}")
+    results = run_bench(users, root.resolve(), events_per_user, demo=not no_demo, days=days, monthly_history=monthly_history)
+    click.echo(f"results: {results}")
 
 
 @cli.command()

@@ -5,8 +5,9 @@ item latents grouped by genre (music) and topic (podcasts), three encoders that 
 latents imperfectly, users with a long-term taste, a recent drift, heavy-tailed activity, churn,
 a podcast propensity, demographics correlated with taste and onboarding picks consistent with it.
 Events after ``as_of`` go to ``future_events.parquet`` (evaluation labels only, never features).
-The history lands like an event log: one file per calendar month (``events/2025-07.parquet``),
-so that a refresh can skip the months before the longest horizon; batches land as
+The history is one file, ``events/history.parquet``, or with ``monthly_history`` one file per
+calendar month (``events/2025-07.parquet``, ...), as an event log split by time lands: a refresh
+skips the months before the longest horizon, and a full build reads more files. Batches land as
 ``events/part-NNNNN.parquet``.
 
 Users are generated in chunks of ``users_per_chunk``, each from its own seed, so memory stays
@@ -46,6 +47,7 @@ class WorldConfig:
     mean_session_tracks: float = 8.0
     drift_days: int = 21  # the recent weeks where drifting users lean elsewhere
     users_per_chunk: int = 10_000
+    monthly_history: bool = False  # one events file per calendar month instead of one file
     encoder_dims: dict = field(
         default_factory=lambda: {"track_cf": 64, "track_audio": 32, "podcast_topic": 32}
     )
@@ -354,7 +356,8 @@ def generate_world(cfg: WorldConfig, out: Path, progress=None) -> dict:
                 "user_traits": chunk.traits,
                 "onboarding": chunk.onboarding,
                 "future_events": chunk.future,
-                **_by_month(chunk.events, out / "events"),
+                **(_by_month(chunk.events, out / "events") if cfg.monthly_history
+                   else {out / "events" / "history.parquet": chunk.events}),
             }
             for name, table in tables.items():
                 if name not in writers:

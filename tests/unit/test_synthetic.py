@@ -77,7 +77,13 @@ def test_planted_structure(world, tiny_config):
     assert onboarding_users == set(users["user_id"])
 
 
-def test_history_lands_as_one_file_per_calendar_month(world):
+def test_history_is_one_file_by_default(tiny_config, tmp_path):
+    counts = generate_world(dataclasses.replace(tiny_config, monthly_history=False), tmp_path / "one")
+    assert [p.name for p in (tmp_path / "one" / "events").iterdir()] == ["history.parquet"]
+    assert pq.read_metadata(tmp_path / "one" / "events" / "history.parquet").num_rows == counts["events"]
+
+
+def test_monthly_history_lands_as_one_file_per_calendar_month(world):
     out, counts = world
     files = sorted((out / "events").glob("*.parquet"))
     assert len(files) >= 12
