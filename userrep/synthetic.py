@@ -340,38 +340,32 @@ def generate_world(cfg: WorldConfig, out: Path, progress=None) -> dict:
     )
 
     counts = {"users": 0, "events": 0, "future_events": 0, "onboarding": 0}
-    writers = {}
-    paths = {
-        "users": out / "users.parquet",
-        "user_traits": out / "user_traits.parquet",
-        "onboarding": out / "onboarding.parquet",
-        "future_events": out / "future_events.parquet",
-    }
+    writers = {}  # one per output file, opened at its first rows
     try:
         for start in range(0, cfg.users, cfg.users_per_chunk):
             stop = min(start + cfg.users_per_chunk, cfg.users)
             chunk = generate_user_chunk(cfg, catalog, start, stop, cfg.seed)
-            tables = {
-                "users": chunk.users,
-                "user_traits": chunk.traits,
-                "onboarding": chunk.onboarding,
-                "future_events": chunk.future,
-                **(_by_month(chunk.events, out / "events") if cfg.monthly_history
-                   else {out / "events" / "history.parquet": chunk.events}),
+            history = (_by_month(chunk.events, out / "events") if cfg.monthly_history
+                       else {out / "events" / "history.parquet": chunk.events})
+            outputs = {
+                out / "users.parquet": chunk.users,
+                out / "user_traits.parquet": chunk.traits,
+                out / "onboarding.parquet": chunk.onboarding,
+                out / "future_events.parquet": chunk.future,
+                **history,
             }
-            for name, table in tables.items():
-                if name not in writers:
-                    writers[name] = pq.ParquetWriter(paths.get(name, name), table.schema)
-                writers[name].write_table(table, row_group_size=1_000_000)
-            for name in ("users", "onboarding", "future_events"):
-                counts[name] += tables[name].num_rows
-            counts["events"] += chunk.events.num_rows
+            for path, table in outputs.items():
+                if path not in writers:
+                    writers[path] = pq.ParquetWriter(path, table.schema)
+                writers[path].write_table(table, row_group_size=1_000_000)
+            for name, table in (("users", chunk.users), ("onboarding", chunk.onboarding), ("future_events", chunk.future),
+                                ("events", chunk.events)):
+                counts[name] += table.num_rows
             if progress:
                 progress(stop - start)
     finally:
         for w in writers.values():
-            if w is not None:
-                w.close()
+            w.close()
     counts["items"] = len(catalog.item_ids)
     return counts
 
