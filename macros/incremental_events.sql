@@ -37,14 +37,7 @@
   existed), i.e. every file whose latest timestamp must still be read from the parquet.
 #}
 {% macro new_event_files(without_latest_ts=false) %}
-  {%- if not execute -%}{{ return([]) }}{%- endif -%}
-  {%- set loaded = adapter.get_relation(this.database, this.schema, 'int_event_files_loaded') -%}
-  {%- set sql = "select source_file from raw.events__files" -%}
-  {%- if loaded is not none and not (without_latest_ts and not latest_ts_stored(loaded)) -%}
-    {%- set sql = sql ~ " where source_file not in (select source_file from " ~ loaded
-                  ~ (" where latest_ts is not null" if without_latest_ts else "") ~ ")" -%}
-  {%- endif -%}
-  {{ return(run_query(sql ~ " order by 1").columns[0].values() | list) }}
+  {{ return(event_files_except_loaded('latest_ts is not null' if without_latest_ts else 'true', needs_latest_ts=without_latest_ts)) }}
 {% endmacro %}
 
 {#
@@ -53,12 +46,20 @@
   so no copy of an event inside the window is left out.
 #}
 {% macro event_files_reaching_window() %}
+  {{ return(event_files_except_loaded('cast(latest_ts as date) < ' ~ horizon_window_start(), needs_latest_ts=true)) }}
+{% endmacro %}
+
+{#
+  The raw event files (raw.events__files, a glob) except those summed in int_event_files_loaded
+  whose row matches `where`. A `where` on latest_ts needs_latest_ts: in a warehouse built before
+  that column existed no summed file is excluded.
+#}
+{% macro event_files_except_loaded(where='true', needs_latest_ts=false) %}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
   {%- set loaded = adapter.get_relation(this.database, this.schema, 'int_event_files_loaded') -%}
   {%- set sql = "select source_file from raw.events__files" -%}
-  {%- if latest_ts_stored(loaded) -%}
-    {%- set sql = sql ~ " where source_file not in (select source_file from " ~ loaded
-                  ~ " where cast(latest_ts as date) < " ~ horizon_window_start() ~ ")" -%}
+  {%- if loaded is not none and (latest_ts_stored(loaded) or not needs_latest_ts) -%}
+    {%- set sql = sql ~ " where source_file not in (select source_file from " ~ loaded ~ " where " ~ where ~ ")" -%}
   {%- endif -%}
   {{ return(run_query(sql ~ " order by 1").columns[0].values() | list) }}
 {% endmacro %}
@@ -69,9 +70,9 @@
 {% endmacro %}
 
 {#
-  The users with rows in these event files, as a list for a constant IN filter on
-  stg_raw__events: a filter on user_id (a key of its GROUP BY) is applied below the
-  deduplication, one on the file name cannot be (a copy in an old file must still be seen).
+  The users with rows in these event files, as a constant list for the user_id filter below the
+  deduplication (deduplicated_events_sql): a key of its GROUP BY, so the filter reaches the
+  parquet scan without dropping a copy of any of their events from another file.
 #}
 {% macro users_in_event_files(files) %}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
