@@ -1,9 +1,10 @@
 {{ config(materialized='view') }}
+-- depends_on: {{ ref('int_users_refreshed') }}
 {#- Grain: user x modality with events in the longest horizon. Event counts per horizon. -#}
 {%- set horizons = var('horizons') %}
 with daily as (
     {{ with_age_days(ref('int_user_modality_days_counted')) }}
-    where daily.user_id in (select user_id from {{ ref('int_users_refreshed') }})
+    where {{ refreshed_users_only('daily.user_id') }}
 )
 
 select

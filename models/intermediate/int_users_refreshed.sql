@@ -15,7 +15,7 @@
 with users as (
     select user_id from {{ ref('stg_raw__users') }}
 )
-{%- if previous is none or flags.FULL_REFRESH %}
+{%- if refreshes_every_user() %}
 
 select user_id from users
 {%- else %},
