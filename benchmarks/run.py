@@ -59,7 +59,7 @@ def stage(name: str, world: Path) -> dict:
 
 def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 100.0, days: int = 365,
                 monthly_history: bool = False) -> Path:
-    world = root / world_name(users, days, monthly_history)
+    world = root / world_name(users, days, monthly_history, events_per_user)
     raw = world / "raw"
     history = list((raw / "events").glob("????-??.parquet" if monthly_history else "history.parquet"))
     if not history:  # none yet, or a world from before the history's current file names
@@ -77,8 +77,9 @@ def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 
     return world
 
 
-def world_name(users: int, days: int = 365, monthly_history: bool = False) -> str:
-    return f"{users}" + ("" if days == 365 else f"-{days}d") + ("-monthly" if monthly_history else "")
+def world_name(users: int, days: int = 365, monthly_history: bool = False, events_per_user: float = 100.0) -> str:
+    return (f"{users}" + ("" if days == 365 else f"-{days}d") + ("" if events_per_user == 100 else f"-{events_per_user:g}epu")
+            + ("-monthly" if monthly_history else ""))
 
 
 def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool = True, days: int = 365,
@@ -88,6 +89,7 @@ def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool
     results = {"date": dt.date.today().isoformat(), "machine": machine(), "users": users, "history_days": days,
                "events_per_user": events_per_user, "monthly_history": monthly_history, "stages": {}}
     stages = results["stages"]
+    stages["encoder_horizon_means"] = stage("encoder_horizons", world)  # issue 2's target: every encoder and horizon
     stages["features_full_build"] = stage("features", world)
     stages["features_scipy_sparse"] = stage("scipy_sparse", world)
     stages["training"] = stage("training", world)
@@ -124,7 +126,7 @@ def fresh_project(directory: Path) -> Path:
 def write_results(results: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     days = results.get("history_days", 365)
-    world = world_name(results["users"], days, results.get("monthly_history", False))
+    world = world_name(results["users"], days, results.get("monthly_history", False), results.get("events_per_user", 100.0))
     stem = f"{results['date']}-{results['machine']['host']}-{world}"
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2))
     m = results["machine"]
