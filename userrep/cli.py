@@ -181,7 +181,7 @@ def evaluate(version, out, seed):
 
 
 @cli.command()
-@click.option("--users", default=100_000, show_default=True, help="Scale world size (1000000 users: 88.6M events; with --events-per-user 113: 100.1M).")
+@click.option("--users", default=100_000, show_default=True, help="Scale world size (1000000 with --events-per-user 113: 100.1M events).")
 @click.option("--events-per-user", default=100.0, show_default=True, help="Over the whole history.")
 @click.option("--days", default=365, show_default=True, help="Days of history (with --events-per-user, the rate of plays).")
 @click.option("--monthly-history", is_flag=True, help="The history in one file per calendar month.")
