@@ -11,10 +11,16 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# the Spark engine's packages (about 500 MB); `make demo` runs on DuckDB and does not need them
+$(BIN)/.installed-spark: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	touch $@
+
 demo: $(BIN)/.installed
 	$(BIN)/userrep demo
 
-test: $(BIN)/.installed
+# tests both engines: the Spark tests need Java 17+ on the PATH
+test: $(BIN)/.installed-spark
 	$(BIN)/pytest -q tests
 
 bench: $(BIN)/.installed

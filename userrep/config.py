@@ -27,3 +27,17 @@ def warehouse_path() -> Path:
 
 def registry_dir() -> Path:
     return _path("USERREP_REGISTRY", "registry")
+
+
+def home_dir() -> Path:
+    """The deployment root (raw/, warehouse/, registry/, ...); the dbt project unless USERREP_HOME says otherwise."""
+    return _path("USERREP_HOME", str(project_dir()))
+
+
+def spark_warehouse_dir() -> Path:
+    """Spark's managed tables (parquet) and their Derby metastore."""
+    return _path("USERREP_SPARK_WAREHOUSE", str(home_dir() / "warehouse" / "spark"))
+
+
+def spark_master() -> str:
+    return os.environ.get("USERREP_SPARK_MASTER", "local[2]")
