@@ -27,4 +27,4 @@ bench: $(BIN)/.installed
 	$(BIN)/userrep bench
 
 clean:
-	rm -rf data warehouse/*.duckdb* registry reports target logs
+	rm -rf data warehouse/*.duckdb* warehouse/spark registry reports target logs

@@ -10,6 +10,7 @@ first row: nothing assumes the driver's filesystem.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import sys
@@ -182,8 +183,6 @@ def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, registr
             target_path=None, spark=None):
     """`dbt <args> --target spark` in this process, after registering the registry's functions on
     the session (built from the settings unless given). Raises DbtError with the failures."""
-    import json
-
     from dbt.cli.main import dbtRunner
 
     project = Path(project or config.project_dir()).resolve()
