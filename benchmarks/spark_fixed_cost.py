@@ -6,7 +6,7 @@ A one-model project (`select 1`, a table) run with `dbt run`: on DuckDB through 
 child process, as every DuckDB run); on Spark through userrep.spark in this process, after timing
 the SparkSession's start and the registration of the registry's functions. Later Spark invocations
 reuse the session, as a long-lived scheduler process would. Results go to
-benchmarks/results/spark-fixed-cost-<date>.json.
+benchmarks/results/spark-fixed-cost-<date>-<time>.json.
 """
 
 from __future__ import annotations
@@ -88,10 +88,11 @@ def main() -> None:
         spark.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    report = {"date": dt.date.today().isoformat(), "master": args.master, "cores": os.cpu_count(),
+    now = dt.datetime.now(dt.timezone.utc)
+    report = {"date": now.date().isoformat(), "master": args.master, "cores": os.cpu_count(),
               "load_average_after": os.getloadavg(), "rows": rows}
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"spark-fixed-cost-{report['date']}.json"
+    path = RESULTS / f"spark-fixed-cost-{now:%Y%m%d-%H%M%S}.json"
     path.write_text(json.dumps(report, indent=2))
     for row in rows:
         model = f"  (model {row['model_seconds']:.2f} s)" if "model_seconds" in row else ""

@@ -16,10 +16,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyspark
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
+from onnx_graphs import linear_relu
 from python_udfs.catalog import downstream_registry, registry_functions
 from python_udfs.userrep_udfs import register as register_on_duckdb
 from userrep import spark as spark_engine
@@ -34,19 +33,11 @@ EMBEDDING = [FeatureGroup("embedding", "representation", None, None, None, "", 0
 CLUSTER = "local-cluster[2,1,1024]"  # two executors with one core and 1 GiB each
 
 
-def linear_relu(path, input_dim, output_dim, seed):
-    weight = np.random.default_rng(seed).normal(size=(input_dim, output_dim)).astype(np.float32)
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Relu", ["h"], ["y"])], "linear_relu",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", input_dim])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", output_dim])],
-        initializer=[numpy_helper.from_array(weight, "w")],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-
-
 def publish(registry, file_name, groups, output_dim, seed, **fields):
-    return registry.publish(lambda directory: linear_relu(directory / file_name, sum(g.dim for g in groups), output_dim, seed), {
+    def write_files(directory):
+        linear_relu(directory / file_name, sum(g.dim for g in groups), output_dim, seed)
+
+    return registry.publish(write_files, {
         "created_at": "2026-12-01T00:00:00+00:00", "feature_schema": groups_to_rows(groups),
         "feature_schema_hash": schema_hash(groups), "input_dim": sum(g.dim for g in groups), "latent_dim": output_dim,
         "training_data": {}, "hyperparameters": {}, "metrics": {}, "libraries": {}, **fields})
