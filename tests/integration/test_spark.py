@@ -105,18 +105,24 @@ def test_spark_functions_give_duckdbs_vectors_and_scores(spark, registry):
 
 
 def refusal(error) -> str:
-    return re.search(r"RegistryError: (.*)", str(error)).group(1).strip()
+    return re.search(r"(?:RegistryError|EncodeError): (.*)", str(error)).group(1).strip()
 
 
-def test_a_refused_version_fails_with_duckdbs_message(spark, registry):
+def test_refusals_carry_duckdbs_message(spark, registry):
     spark_engine.register_functions(spark, registry)
-    for sql in ["select userrep_encode_v2(features, tag) from users", "select userrep_verify_encode_v2()"]:
+    for sql, reason in [("select userrep_encode_v2(features, tag) from users", "userrep_encode_v2: v2: encoder.onnx has sha256"),
+                        ("select userrep_verify_encode_v2()", "userrep_encode_v2: v2: encoder.onnx has sha256"),
+                        ("select userrep_encode_v1(features, 'another-layout') from users",
+                         "userrep_encode_v1: input rows carry feature schema another-layout")]:
         with pytest.raises(duckdb.Error) as on_duck:
             on_duckdb(registry, sql, users())
         with pytest.raises(Exception) as on_cluster:
             on_spark(spark, sql, users())
         assert refusal(on_cluster.value) == refusal(on_duck.value)
-        assert refusal(on_duck.value).startswith("userrep_encode_v2: v2: encoder.onnx has sha256")
+        assert refusal(on_duck.value).startswith(reason)
+    # a row of the wrong length: DuckDB's cast to FLOAT[4] refuses it; Spark has no fixed-size arrays
+    with pytest.raises(Exception, match="userrep_encode_v1 expects 4 values per row, got 3 in row 0"):
+        on_spark(spark, "select userrep_encode_v1(slice(features, 2, 3), tag) from users where user_id != 7", users())
 
 
 def test_executors_are_separate_processes_that_refuse_a_changed_model_file(spark, tmp_path):
