@@ -160,10 +160,24 @@ sources:
     schema: raw
     tables: [{name: toy_events}]
 models:
-  - name: stg_toy_events
+  - name: quarantine_toy_events
     data_tests:
-      - accepted_plus_quarantined_equals_raw:
-          arguments: {raw: "source('raw', 'toy_events')", quarantine: "ref('quarantine_toy_events')"}
+      - toy_accepted_plus_quarantined_equals_raw:
+          arguments: {raw: "source('raw', 'toy_events')", accepted: "ref('stg_toy_events')"}
+"""
+
+# the shape of the project's accepted_plus_quarantined_equals_raw test: three scalar count subqueries
+TOY_TEST = """
+{% test toy_accepted_plus_quarantined_equals_raw(model, raw, accepted) %}
+with counts as (
+    select
+        (select count(*) from {{ raw }}) as raw_rows,
+        (select count(*) from {{ accepted }}) as accepted_rows,
+        (select count(*) from {{ model }}) as quarantined_rows
+)
+
+select * from counts where accepted_rows + quarantined_rows != raw_rows
+{% endtest %}
 """
 
 TOY_CHECKED = """
@@ -205,7 +219,7 @@ def toy_project(root, models: dict[str, str]):
     (root / "macros").mkdir()
     (root / "dbt_project.yml").write_text(TOY_PROJECT)
     shutil.copy(REPO_DIR / "profiles.yml", root / "profiles.yml")
-    shutil.copy(REPO_DIR / "macros" / "accepted_plus_quarantined.sql", root / "macros")
+    (root / "macros" / "toy_test.sql").write_text(TOY_TEST)
     for name, sql in models.items():
         (root / "models" / name).write_text(sql)
     return root
@@ -238,7 +252,7 @@ def test_dbt_builds_on_spark_with_the_functions_and_overwrites_only_touched_buck
     run = dict(project=project, raw_dir=raw_events(tmp_path / "raw"), registry=registry, target_path=tmp_path / "target",
                spark=spark)
 
-    spark_engine.run_dbt(["build"], **run)  # its data test: accepted + quarantined = raw
+    spark_engine.run_dbt(["build"], **run)  # with its data test: accepted + quarantined = raw
     warehouse = Path(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:"))
     encoded = duckdb.sql(f"select user_id, embedding from read_parquet('{warehouse}/userrep.db/toy_encoded/*.parquet') "
                          "order by user_id").fetchall()  # any parquet reader reads Spark's tables
