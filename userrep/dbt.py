@@ -23,9 +23,9 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
-def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehouse=None, quiet: bool = True,
-            target_path=None, registry=None, project=None) -> str:
-    """`dbt <args>` against this project; returns its output, raises DbtError with the failures."""
+def dbt_command(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehouse=None, target_path=None,
+                registry=None, project=None) -> tuple[list[str], dict]:
+    """The argv and environment of `dbt <args>` against this project."""
     project = Path(project or config.project_dir())
     argv = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(project), "--profiles-dir", str(project)]
     if target_path:
@@ -41,7 +41,15 @@ def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehou
         "USERREP_REGISTRY": str(Path(registry or config.registry_dir()).resolve()),
         "USERREP_PROJECT_DIR": str(project),
     }
-    result = subprocess.run(argv, env=env, cwd=project, capture_output=quiet, text=True)
+    return argv, env
+
+
+def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, warehouse=None, quiet: bool = True,
+            target_path=None, registry=None, project=None) -> str:
+    """`dbt <args>` against this project; returns its output, raises DbtError with the failures."""
+    argv, env = dbt_command(args, dbt_vars, raw_dir=raw_dir, warehouse=warehouse, target_path=target_path,
+                            registry=registry, project=project)
+    result = subprocess.run(argv, env=env, cwd=env["USERREP_PROJECT_DIR"], capture_output=quiet, text=True)
     if result.returncode != 0:
         output = (result.stdout or "") + (result.stderr or "")
         lines = output.splitlines()

@@ -27,7 +27,8 @@ def refresh(**dbt_kwargs) -> dict:
         ).fetchall()]
         return {
             "seconds": round(seconds, 2),
-            "new_event_files": con.execute("select count(*) from int_event_files_loaded where loaded_at >= ?", [started]).fetchone()[0],
+            "new_event_files": con.execute(
+                "select count(*) from run_plan_event_files where planned_at >= ? and change = 'new'", [started.replace(tzinfo=None)]).fetchone()[0],
             "users": con.execute("select count(*) from user_features").fetchone()[0],
             "users_with_new_features": changed("user_features"),
             "re_encoded": {name.removeprefix("user_representation_"): changed(name) for name in versions},

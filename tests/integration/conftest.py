@@ -65,11 +65,6 @@ def clone_world(source: World, root: Path, deployment: bool = False) -> World:
     else:
         copy_project(world.project)
         shutil.copy(source.warehouse, world.warehouse)
-        # processed event files are known by absolute path: point them at the copy's raw files,
-        # as if the raw directory had never moved (else the next run would redo every file)
-        with duckdb.connect(str(world.warehouse)) as con:
-            con.execute("update int_event_files_loaded set source_file = replace(source_file, ?, ?)",
-                        [str(source.raw.resolve()), str(world.raw.resolve())])
     shutil.copytree(source.raw, world.raw)
     return world
 
