@@ -65,7 +65,7 @@ def test_a_refresh_reads_no_event_file_that_ends_before_the_longest_horizon(live
     land_batch(live.raw, users=8, new_users=0, seed=17)
     run_refresh(live)
     with live.connect() as con:
-        window_start = con.execute("select as_of - 179 from run_plan order by planned_at desc limit 1").fetchone()[0]  # horizons up to 180 days
+        window_start = con.execute("select window_start from run_plan order by planned_at desc limit 1").fetchone()[0]
         last_days = dict(con.execute("select source_file, cast(max_ts as date) from run_plan_event_files").fetchall())
     sql = (live.target / "compiled/userrep/models/intermediate/int_user_item_days.sql").read_text()
     read = {f for f in last_days if f"/{f}'" in sql}
