@@ -177,11 +177,11 @@ def training(world: Path) -> dict:
     from training.train import TrainConfig, train_and_register
     from userrep.registry import Registry
 
-    manifest = train_and_register(world / "warehouse.duckdb", Registry(world / "registry"), TrainConfig(epochs=10, sample=200_000),
+    manifest = train_and_register(world / "warehouse.duckdb", Registry(world / "registry"), TrainConfig(sample=200_000),
                                   progress=False)
     m = manifest.metrics
-    return {"version": manifest.version, "rows": manifest.training_data["sampled_rows"], "epochs": m["epochs_run"],
-            "train_seconds": m["train_seconds"], "seconds_per_epoch": round(m["train_seconds"] / m["epochs_run"], 2),
+    return {"version": manifest.version, "rows": manifest.training_data["sampled_rows"], "steps": m["steps"], "epochs": m["epochs"],
+            "train_seconds": m["train_seconds"], "seconds_per_1000_steps": round(1000 * m["train_seconds"] / m["steps"], 2),
             "samples_per_second": m["samples_per_second"], "val_loss": round(m["val_loss"], 4)}
 
 

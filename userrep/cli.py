@@ -7,7 +7,10 @@ from pathlib import Path
 
 import click
 
+from training.config import TrainConfig
 from userrep import config
+
+TRAIN_DEFAULTS = TrainConfig()
 
 
 def _echo_counts(counts: dict) -> None:
@@ -60,17 +63,26 @@ def generate(users, seed, days, future_days, events_per_user, out, monthly_histo
 @cli.command("load-movielens")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="[default: USERREP_RAW_DIR or data/raw]")
-@click.option("--future-days", default=28, show_default=True, help="The last days of ratings held out as the future window.")
+@click.option("--holdout", type=click.Choice(["per-user", "global"]), default="per-user", show_default=True,
+              help="per-user: each user's last ratings are their future; global: the last --future-days for everyone.")
+@click.option("--future-fraction", default=0.2, show_default=True, help="per-user: the share of each user's ratings held out (at least one).")
+@click.option("--future-days", default=28, show_default=True, help="global: the last days of ratings held out as the future window.")
 @click.option("--cf-dim", default=32, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-def load_movielens_cmd(path, out, future_days, cf_dim, seed):
+def load_movielens_cmd(path, out, holdout, future_fraction, future_days, cf_dim, seed):
     """Convert a MovieLens CSV directory (ratings, movies, tags) into the raw data contract."""
-    from userrep.movielens import load_movielens
+    from userrep.movielens import dbt_vars, load_movielens
 
     out = out or config.raw_dir()
-    counts = load_movielens(path, out, future_days=future_days, cf_dim=cf_dim, seed=seed)
-    click.echo(f"wrote {out}; build with: USERREP_RAW_DIR={out} dbt build --vars '{{as_of: {counts['as_of']}}}'")
+    counts = load_movielens(path, out, holdout=holdout, future_fraction=future_fraction, future_days=future_days,
+                            cf_dim=cf_dim, seed=seed)
+    within = counts.pop("users_with_an_event_within")
+    horizons = counts.pop("horizons")
+    click.echo(f"wrote {out} ({holdout} holdout)")
     _echo_counts(counts)
+    click.echo("  users with a rating within: " + ", ".join(f"{h}d {n:,}" for h, n in within.items()) + f" (of {counts['users']:,})")
+    click.echo(f"  horizons that fit this history: {horizons}")
+    click.echo(f"build with: USERREP_RAW_DIR={out} dbt build --vars '{dbt_vars(counts['as_of'], horizons)}'")
 
 
 @cli.command("fit-cf-encoder")
@@ -104,26 +116,27 @@ def build(as_of, selector, full_refresh):
 
 
 @cli.command()
-@click.option("--latent-dim", default=64, show_default=True)
-@click.option("--hidden", default="512,256", show_default=True, help="Encoder hidden sizes (decoder mirrors them).")
-@click.option("--epochs", default=40, show_default=True)
-@click.option("--batch-size", default=256, show_default=True)
-@click.option("--lr", default=2e-3, show_default=True)
-@click.option("--sample", default=200_000, show_default=True, help="Train on at most this many users (0: all).")
+@click.option("--latent-dim", default=TRAIN_DEFAULTS.latent_dim, show_default=True)
+@click.option("--hidden", default=",".join(map(str, TRAIN_DEFAULTS.hidden)), show_default=True,
+              help="Encoder hidden sizes (decoder mirrors them).")
+@click.option("--steps", default=TRAIN_DEFAULTS.steps, show_default=True, help="Optimizer steps, whatever the number of users.")
+@click.option("--batch-size", default=TRAIN_DEFAULTS.batch_size, show_default=True)
+@click.option("--lr", default=TRAIN_DEFAULTS.lr, show_default=True, help="Peak learning rate (warm-up, then cosine decay).")
+@click.option("--sample", default=TRAIN_DEFAULTS.sample, show_default=True, help="Train on at most this many users (0: all).")
 @click.option("--seed", default=0, show_default=True)
-def train(latent_dim, hidden, epochs, batch_size, lr, sample, seed):
+def train(latent_dim, hidden, steps, batch_size, lr, sample, seed):
     """Train the autoencoder on user_features and register the next version (v1, v2, ...)."""
-    from training.train import TrainConfig, train_and_register
+    from training.train import train_and_register
     from userrep.registry import Registry
 
-    cfg = TrainConfig(latent_dim=latent_dim, hidden=[int(h) for h in hidden.split(",") if h], epochs=epochs,
+    cfg = TrainConfig(latent_dim=latent_dim, hidden=[int(h) for h in hidden.split(",") if h], steps=steps,
                       batch_size=batch_size, lr=lr, sample=sample or None, seed=seed)
     registry = Registry()
     manifest = train_and_register(config.warehouse_path(), registry, cfg)
     m = manifest.metrics
     click.echo(
         f"registered {manifest.version} at {registry.path(manifest.version)}: {manifest.input_dim} -> {manifest.latent_dim} floats, "
-        f"best epoch {m['best_epoch']}/{m['epochs_run']}, val loss {m['val_loss']:.4f} (new-user mask {m['val_new_user_loss']:.4f}), "
+        f"{m['steps']:,} steps ({m['epochs']:g} epochs), val loss {m['val_loss']:.4f} (new-user mask {m['val_new_user_loss']:.4f}), "
         f"{m['train_seconds']:.1f}s at {m['samples_per_second']:,.0f} samples/s, "
         f"ONNX parity {max(m['onnx_parity_max_abs_diff'].values()):.1e}"
     )
@@ -163,21 +176,28 @@ def train_downstream_cmd(task, representation_version, seed):
 @cli.command()
 @click.option("--version", "version", required=True, help="Registry version to evaluate, e.g. v1.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="[default: reports/<version>]")
-@click.option("--seed", default=0, show_default=True)
-def evaluate(version, out, seed):
-    """Downstream tasks, baselines and cohorts: writes a report with plots and metrics.json."""
+@click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
+@click.option("--repeats", default=3, show_default=True, help="Seeds of the fold assignment (each a full cross-validation).")
+@click.option("--max-users", default=20_000, show_default=True, help="Evaluate a fixed sample of at most this many users (0: all).")
+def evaluate(version, out, folds, repeats, max_users):
+    """Downstream tasks, baselines and cohorts with their spread: writes a report with plots and metrics.json."""
+    from userrep.evaluate import EvalSettings, load_eval_data
     from userrep.evaluate import evaluate as run_evaluation
-    from userrep.evaluate import load_eval_data
     from userrep.registry import Registry
     from userrep.report import write_report
 
     registry = Registry()
-    data = load_eval_data(config.warehouse_path(), config.raw_dir(), registry, version)
-    results = run_evaluation(data, seed)
+    settings = EvalSettings(folds=folds, seeds=tuple(range(repeats)), max_users=max_users or None)
+    data = load_eval_data(config.warehouse_path(), config.raw_dir(), registry, version, max_users=settings.max_users)
+    results = run_evaluation(data, settings)
     index = write_report(results, data, out or Path("reports") / version, registry.path(version) / "loss_curve.png")
     click.echo(f"report: {index}")
     for check in results["targets"]:
-        click.echo(f"  [{'met' if check['met'] else 'MISSED'}] {check['target']}: {check['measured']}")
+        spread = "" if check["difference"] is None else f", difference {check['difference']:+.3f} ± {check['spread']:.3f}"
+        click.echo(f"  [{check['status']}] {check['task']} ({check['metric']}, {check['cohort']}, {check['n']:,} users): "
+                   f"{check['target']}: {check['method']:.3f} vs {check['baseline']:.3f}{spread}"
+                   if check["method"] is not None and check["baseline"] is not None else
+                   f"  [{check['status']}] {check['task']} ({check['metric']}, {check['cohort']}, {check['n']:,} users): {check['target']}")
 
 
 @cli.command()
@@ -223,12 +243,12 @@ def land_batch_cmd(users, new_users, next_day, seed):
 @cli.command()
 @click.option("--users", default=20_000, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-@click.option("--epochs", default=30, show_default=True)
-def demo(users, seed, epochs):
+@click.option("--steps", default=TRAIN_DEFAULTS.steps, show_default=True, help="Training steps of the autoencoder.")
+def demo(users, seed, steps):
     """The main job on the embedded synthetic world, end to end, from a clean slate."""
     from userrep.demo import run_demo
 
-    run_demo(users=users, seed=seed, epochs=epochs, echo=click.echo)
+    run_demo(users=users, seed=seed, steps=steps, echo=click.echo)
 
 
 if __name__ == "__main__":

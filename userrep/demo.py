@@ -30,7 +30,7 @@ def reset_outputs() -> None:
         config.warehouse_path().with_name(config.warehouse_path().name + suffix).unlink(missing_ok=True)
 
 
-def run_demo(users: int, seed: int, epochs: int, echo=print) -> dict:
+def run_demo(users: int, seed: int, steps: int, echo=print) -> dict:
     from training.downstream import train_downstream
     from training.train import TrainConfig, train_and_register
     from userrep.dbt import run_dbt
@@ -48,7 +48,7 @@ def run_demo(users: int, seed: int, epochs: int, echo=print) -> dict:
     with step(echo, "dbt build: staging, quarantine, daily sums, user_features", timings):
         run_dbt(["build"])
     with step(echo, "train the autoencoder and register v1", timings):
-        manifest = train_and_register(warehouse, registry, TrainConfig(epochs=epochs, seed=seed), progress=False)
+        manifest = train_and_register(warehouse, registry, TrainConfig(steps=steps, seed=seed), progress=False)
         m = manifest.metrics
         echo(f"   {manifest.input_dim} -> {manifest.latent_dim} floats, val loss {m['val_loss']:.3f}, "
              f"{m['samples_per_second']:,.0f} samples/s, ONNX parity {m['onnx_parity_max_abs_diff']['encoder']:.1e}")

@@ -14,7 +14,7 @@ from userrep.dbt import DbtError
 from userrep.publish import publish_downstream, publish_representation
 from userrep.registry import Registry, RegistryError
 
-TINY = TrainConfig(latent_dim=8, hidden=[32], epochs=3, batch_size=64, sample=None, seed=1)
+TINY = TrainConfig(latent_dim=8, hidden=[32], steps=20, batch_size=64, sample=None, seed=1)
 
 
 @pytest.fixture(scope="module")

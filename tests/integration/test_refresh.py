@@ -13,7 +13,7 @@ from training.train import TrainConfig
 from userrep.refresh import refresh
 from userrep.synthetic import land_batch
 
-TINY = TrainConfig(latent_dim=8, hidden=[32], epochs=2, batch_size=64, sample=None, seed=5)
+TINY = TrainConfig(latent_dim=8, hidden=[32], steps=15, batch_size=64, sample=None, seed=5)
 
 
 @pytest.fixture(scope="module")
