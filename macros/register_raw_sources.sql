@@ -6,7 +6,7 @@
 #}
 {% macro register_raw_sources() %}
   {%- if execute -%}
-    {%- set raw_dir = env_var('USERREP_RAW_DIR', 'data/raw') -%}
+    {%- set raw_dir = env_var('USERREP_RAW_DIR', env_var('USERREP_HOME', '.') ~ '/raw') -%}
     {%- do run_query("create schema if not exists raw") -%}
     {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
       {%- do run_query(raw_source_view_sql(raw_dir, node)) -%}
