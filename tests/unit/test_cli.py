@@ -1,10 +1,11 @@
 """The `userrep` command without dbt: help, paths, and each command's refusal (happy paths that
-need a built warehouse are in tests/integration/test_cli.py)."""
+need a built warehouse are in tests/integration/test_cli_deployment.py)."""
 
 import dataclasses
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -230,3 +231,17 @@ def test_busy_error_reads_duckdbs_lock_message_in_dbt_output():
               "in /usr/bin/python3.11 (PID 21040). See also https://duckdb.org/docs/current/connect/concurrency")
     assert str(busy_error(output)).startswith("the warehouse /data/userrep.duckdb is in use by another process (PID 21040); ")
     assert busy_error("Runtime Error: something else") is None
+
+
+def test_waiting_for_the_warehouse_ends_when_the_other_process_lets_go(tmp_path):
+    from userrep.warehouse import wait_until_free
+
+    warehouse = tmp_path / "w.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(warehouse)!r}); print('ready', flush=True); time.sleep(1.5)"],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "ready"
+    started = time.monotonic()
+    wait_until_free(warehouse, 30, poll=0.1)
+    assert time.monotonic() - started > 1.2, "returned only once the holder let go, 1.5 s after it took the lock"
+    holder.wait()
