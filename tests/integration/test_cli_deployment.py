@@ -52,21 +52,20 @@ class Home:
 
 @pytest.fixture(scope="module")
 def deployed(built_world, tmp_path_factory):
-    """land a batch and build, train, publish, build the published models, train a downstream
-    task, land a batch, refresh, evaluate: each command's output, in one home."""
+    """train, publish, land a batch and build, train a downstream task and build its scores, land
+    a batch, refresh, evaluate: each command's output, in one deployment."""
     home = Home(clone_world(built_world, tmp_path_factory.mktemp("cli")))
     outputs = {}
+    outputs["train"] = home.ok("train", *TINY_TRAIN)
+    outputs["publish"] = home.ok("publish", "v1")
     cwd = os.getcwd()
     os.chdir(home.home)
     try:  # a relative raw directory: the refresh below, given it absolute, must know the same files
         relative = {"USERREP_RAW_DIR": "raw"}
         outputs["land_first"] = home.ok("land-batch", "--users", "15", "--new-users", "0", "--seed", "20", env=relative)
-        outputs["build"] = home.ok("build", "--exclude", "tag:published", "--vars", "{horizons: [7, 30, 180]}", env=relative)
+        outputs["build"] = home.ok("build", "--exclude", "similar_users", "--vars", "{horizons: [7, 30, 180]}", env=relative)
     finally:
         os.chdir(cwd)
-    outputs["train"] = home.ok("train", *TINY_TRAIN)
-    outputs["publish"] = home.ok("publish", "v1")
-    outputs["build_published"] = home.ok("build", "--select", "tag:published", "--exclude", "similar_users")
     outputs["train_downstream"] = home.ok("train-downstream", "podcast_propensity", "--version", "v1")
     outputs["build_scores"] = home.ok("build", "--select", "podcast_propensity_scores")
     outputs["land_batch"] = home.ok("land-batch", "--users", "15", "--new-users", "3", "--seed", "21")
@@ -78,9 +77,10 @@ def deployed(built_world, tmp_path_factory):
 def test_build_passes_selectors_and_vars_to_dbt(deployed):
     _, outputs = deployed
     assert "OK created sql incremental model main.user_features" in outputs["build"]
-    assert "representation_models" not in outputs["build"], "--exclude reached dbt"
-    assert "OK created sql incremental model main.user_representation_v1" in outputs["build_published"]
-    assert "similar_users" not in outputs["build_published"], "--select and --exclude reached dbt"
+    assert "OK created sql incremental model main.user_representation_v1" in outputs["build"]
+    assert "similar_users" not in outputs["build"], "--exclude reached dbt"
+    assert "podcast_propensity_scores" in outputs["build_scores"] and "user_features" not in outputs["build_scores"], \
+        "--select reached dbt"
     assert outputs["build"].rstrip().splitlines()[-1].startswith("built ")
 
 
