@@ -24,13 +24,13 @@ def world_env(world: Path) -> dict:
     absolute paths, so a stage run by hand matches the harness (dbt runs in the project directory,
     and a target reused by another project fails partial parsing)."""
     world = Path(world).resolve()
-    return {"raw_dir": world / "raw", "warehouse": world / "warehouse.duckdb", "registry": world / "registry",
+    return {"home": world, "raw_dir": world / "raw", "warehouse": world / "warehouse.duckdb", "registry": world / "registry",
             "target_path": world / "target", "project": world / "project"}
 
 
 def features(world: Path) -> dict:
     """Full build of user_features from raw (incremental state dropped first)."""
-    run_dbt(["run", "--full-refresh", "--exclude", "path:models/published"], **world_env(world))
+    run_dbt(["run", "--full-refresh", "--exclude", "tag:published"], **world_env(world))
     return {}
 
 

@@ -92,10 +92,11 @@ from scored,
 
 {#
   Scores of a downstream task model trained on one representation version, in SQL. The scoring
-  function checks every row's model_version against the version it was trained on.
+  function checks every row's model_version against the version it was trained on. Incremental
+  like the representation: a refresh rescores the users it re-encoded.
 #}
 {% macro downstream_scores(task, model_version, representation_version) %}
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail', tags=['nrt']) }}
 {%- set function_name = 'userrep_score_' ~ task ~ '_' ~ model_version -%}
 {{ require_function(function_name) }}
 select
@@ -106,4 +107,7 @@ select
     representation.model_version as representation_version,
     {{ dbt.current_timestamp() }} as computed_at
 from {{ ref('user_representation', v=representation_version) }} as representation
+{%- if is_incremental() %}
+where representation.updated_at > (select max(computed_at) from {{ this }})
+{%- endif %}
 {% endmacro %}

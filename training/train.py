@@ -204,7 +204,6 @@ def train_and_register(warehouse: Path, registry, cfg: TrainConfig, progress: bo
     """Train on the warehouse's user_features, export, verify and write the next registry version."""
     import duckdb
 
-    from userrep.registry import sync_registry_table
     from userrep.schema import groups_to_rows
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -249,6 +248,4 @@ def train_and_register(warehouse: Path, registry, cfg: TrainConfig, progress: bo
         "hyperparameters": asdict(cfg),
         "libraries": library_versions(),
     })
-    with duckdb.connect(str(warehouse)) as con:
-        sync_registry_table(con, registry)
     return manifest

@@ -20,9 +20,9 @@ def live(built_world, tmp_path_factory):
 
 def killed_while_running(world, model: str) -> None:
     """`dbt run --select tag:nrt`, killed with SIGKILL as soon as dbt logs that `model` started."""
-    argv, env = dbt_command(["run", "--select", "tag:nrt"], raw_dir=world.raw, warehouse=world.warehouse,
-                            registry=world.registry, project=world.project, target_path=world.target)
-    process = subprocess.Popen(argv, env=env, cwd=world.project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    argv, env, cwd = dbt_command(["run", "--select", "tag:nrt"], raw_dir=world.raw, warehouse=world.warehouse,
+                                 registry=world.registry, project=world.project, target_path=world.target)
+    process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
         if "START" in line and f"model main.{model} " in line:
             os.kill(process.pid, signal.SIGKILL)

@@ -39,7 +39,7 @@ def assert_equals_full_rebuild(world, tmp_path):
 
 
 def run_refresh(world):
-    return refresh(raw_dir=world.raw, warehouse=world.warehouse, registry=world.registry, project=world.project,
+    return refresh(home=world.root, raw_dir=world.raw, warehouse=world.warehouse, registry=world.registry, project=world.project,
                    target_path=world.target)
 
 
