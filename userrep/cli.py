@@ -130,20 +130,23 @@ def generate(users, seed, days, future_days, events_per_user, out, monthly_histo
 @click.option("--future-days", default=28, show_default=True, help="global: the last days of ratings held out as the future window.")
 @click.option("--cf-dim", default=32, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-def load_movielens_cmd(path, out, holdout, future_fraction, future_days, cf_dim, seed):
+@click.option("--replace", is_flag=True, help="Overwrite a non-empty output directory.")
+def load_movielens_cmd(path, out, holdout, future_fraction, future_days, cf_dim, seed, replace):
     """Convert a MovieLens CSV directory (ratings, movies, tags) into the raw data contract."""
     from userrep.movielens import dbt_vars, load_movielens
 
-    out = out or config.raw_dir()
+    raw = config.raw_dir()
+    out = out.resolve() if out else raw
     counts = load_movielens(path, out, holdout=holdout, future_fraction=future_fraction, future_days=future_days,
-                            cf_dim=cf_dim, seed=seed)
+                            cf_dim=cf_dim, seed=seed, replace=replace)
     within = counts.pop("users_with_an_event_within")
     horizons = counts.pop("horizons")
     click.echo(f"wrote {out} ({holdout} holdout)")
     _echo_counts(counts)
     click.echo("  users with a rating within: " + ", ".join(f"{h}d {n:,}" for h, n in within.items()) + f" (of {counts['users']:,})")
     click.echo(f"  horizons that fit this history: {horizons}")
-    click.echo(f"build with: USERREP_RAW_DIR={out} dbt build --vars '{dbt_vars(counts['as_of'], horizons)}'")
+    prefix = "" if out == raw else f"USERREP_RAW_DIR={out} "
+    click.echo(f"build with: {prefix}userrep build --vars '{dbt_vars(counts['as_of'], horizons)}'")
 
 
 @cli.command("fit-cf-encoder", epilog=reads())

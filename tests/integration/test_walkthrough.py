@@ -33,8 +33,8 @@ def test_the_readme_walkthrough_runs_as_written(shared_movielens, tmp_path):
     assert run.returncode == 0, output[-6000:]
 
     home = work / "movielens"
-    printed_as_of = re.search(r"--vars '\{as_of: (\d{4}-\d\d-\d\d)", output)[1]
-    assert f"as_of: {printed_as_of}" in script, "the walkthrough's as_of is the one the loader prints"
+    printed_vars = re.search(r"userrep build --vars '(\{.*?\})'", output)[1]
+    assert f"VARS='{printed_vars}'" in script, "the walkthrough's vars are the ones the loader prints"
     users = int(re.search(r"\n(\d+)\s+\| FLOAT\[64\]", output)[1])
     assert users > 500, "MovieLens small has 610 users"
     assert (home / "reports" / "v1" / "index.md").exists()
@@ -42,4 +42,4 @@ def test_the_readme_walkthrough_runs_as_written(shared_movielens, tmp_path):
     assert not (work / "published").exists() and (home / "published" / "published.json").exists()
     with duckdb.connect(str(home / "warehouse" / "userrep.duckdb"), read_only=True) as con:
         horizons = con.execute("select list(distinct horizon_days order by horizon_days) from feature_schema where horizon_days is not null").fetchone()[0]
-    assert horizons == [30, 365, 3650], "--vars reached dbt"
+    assert horizons == [int(h) for h in re.search(r"horizons: \[(.*?)\]", printed_vars)[1].split(", ")], "--vars reached dbt"
