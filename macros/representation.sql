@@ -6,7 +6,8 @@
   re-encoded (delete+insert by user_id); the others keep their rows and updated_at.
 #}
 {% macro user_representation(version) %}
-{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail', tags=['nrt']) }}
+{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail', tags=['nrt'],
+          post_hook=["{{ delete_users_without_features() }}"]) }}
 {%- set function_name = 'userrep_encode_' ~ version -%}
 {{ require_function(function_name) }}
 select
@@ -22,13 +23,20 @@ where features.updated_at > (select max(updated_at) from {{ this }})
 {%- endif %}
 {% endmacro %}
 
+{# After a rebuild of user_features, the users it no longer has (removed from the users source) leave this table too. #}
+{% macro delete_users_without_features() %}
+  {%- if is_incremental() -%}
+    delete from {{ this }} where user_id not in (select user_id from {{ ref('user_features') }})
+  {%- endif -%}
+{% endmacro %}
+
 {#
   Fail before building, with the reason, when the plugin did not register the function or the
   registry refused the version (tampered or missing file): even a run with no row to encode.
 #}
 {% macro require_function(function_name) %}
   {%- if execute -%}
-    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = '" ~ function_name ~ "'").columns[0].values()[0] -%}
+    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = " ~ sql_string(function_name)).columns[0].values()[0] -%}
     {%- if found == 0 -%}
       {{ exceptions.raise_compiler_error(
           function_name ~ " is not registered: the registry (USERREP_REGISTRY) has no such version, "
@@ -44,6 +52,7 @@ where features.updated_at > (select max(updated_at) from {{ this }})
   Pinned to one representation version.
 #}
 {% macro similar_users(version, k=10, cohort_days=7, cohort_limit=1000) %}
+{{ config(materialized='table') }}
 with representation as (
     select user_id, embedding from {{ ref('user_representation', v=version) }}
 ),
@@ -52,7 +61,7 @@ cohort as (
     select representation.*
     from representation
     inner join {{ ref('stg_raw__users') }} as users on users.user_id = representation.user_id
-    where users.signup_ts >= {{ as_of() }} - interval {{ cohort_days | int }} day
+    where users.signup_ts >= {{ run_plan().as_of }} - interval {{ cohort_days | int }} day
     order by users.signup_ts desc, users.user_id
     limit {{ cohort_limit | int }}
 ),
@@ -83,9 +92,11 @@ from scored,
 
 {#
   Scores of a downstream task model trained on one representation version, in SQL. The scoring
-  function checks every row's model_version against the version it was trained on.
+  function checks every row's model_version against the version it was trained on. Incremental
+  like the representation: a refresh rescores the users it re-encoded.
 #}
 {% macro downstream_scores(task, model_version, representation_version) %}
+{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail', tags=['nrt']) }}
 {%- set function_name = 'userrep_score_' ~ task ~ '_' ~ model_version -%}
 {{ require_function(function_name) }}
 select
@@ -96,4 +107,7 @@ select
     representation.model_version as representation_version,
     {{ dbt.current_timestamp() }} as computed_at
 from {{ ref('user_representation', v=representation_version) }} as representation
+{%- if is_incremental() %}
+where representation.updated_at > (select max(computed_at) from {{ this }})
+{%- endif %}
 {% endmacro %}

@@ -17,14 +17,16 @@ def mlp(sizes: list[int]) -> nn.Sequential:
 
 
 class AutoEncoder(nn.Module):
-    def __init__(self, input_dim: int, hidden: list[int], latent_dim: int):
+    def __init__(self, input_dim: int, hidden: list[int], latent_dim: int, normalise: bool = True):
         super().__init__()
         self.encoder = mlp([input_dim, *hidden, latent_dim])
         self.decoder = mlp([latent_dim, *reversed(hidden), input_dim])
+        self.normalise = normalise
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.encoder(x)
         # unit length, so downstream cosine similarity is a dot product
-        return F.normalize(self.encoder(x), dim=-1, eps=1e-8)
+        return F.normalize(z, dim=-1, eps=1e-8) if self.normalise else z
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.encode(x)

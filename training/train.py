@@ -1,8 +1,8 @@
 """Train the denoising autoencoder on user_features and register it as the next version.
 
-    userrep train [--latent-dim 64 --epochs 40 --seed 0 --sample 200000]
+    userrep train [--latent-dim 64 --steps 3000 --seed 0 --sample 200000]
 
-Defaults live in TrainConfig below. Same seed and data give bit-identical ONNX outputs.
+Defaults live in training/config.py (TrainConfig). Same seed and data give bit-identical ONNX outputs.
 """
 
 from __future__ import annotations
@@ -12,35 +12,15 @@ import datetime as dt
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
+from training.config import TrainConfig
 from training.data import FeatureData, load_features, masking_units
 from training.model import AutoEncoder, ExportedDecoder, ExportedEncoder
-
-
-@dataclass
-class TrainConfig:
-    latent_dim: int = 64
-    hidden: list[int] = field(default_factory=lambda: [512, 256])
-    epochs: int = 40
-    batch_size: int = 256
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    val_fraction: float = 0.1
-    patience: int = 6  # epochs without validation improvement before stopping
-    mask_prob: float = 0.5  # chance a training row has one masking unit dropped
-    new_user_prob: float = 0.15  # chance it gets the new-user pattern instead
-    noise_std: float = 0.1  # Gaussian noise on standardised inputs
-    group_balance: float = 0.5  # feature loss weight = group_dim ** -group_balance
-    sample: int | None = 200_000  # train on at most this many users
-    seed: int = 0
-    threads: int = 2
-    parity_tolerance: float = 1e-4
 
 
 @dataclass
@@ -49,7 +29,8 @@ class TrainResult:
     mean: np.ndarray
     std: np.ndarray
     history: list[dict]
-    best_epoch: int
+    steps: int
+    best_step: int
     val_index: np.ndarray
     seconds: float
     samples_per_second: float
@@ -66,6 +47,15 @@ def feature_weights(data: FeatureData, balance: float) -> np.ndarray:
     return (weights * len(weights) / weights.sum()).astype(np.float32)
 
 
+def lr_factor(step: int, total: int, warmup_fraction: float, final_ratio: float) -> float:
+    """Linear warm-up, then cosine decay from 1 to final_ratio at the last step."""
+    warmup = max(1, int(total * warmup_fraction))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return final_ratio + (1 - final_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
 def fit(data: FeatureData, cfg: TrainConfig, progress: bool = True) -> TrainResult:
     from tqdm import tqdm
 
@@ -79,7 +69,7 @@ def fit(data: FeatureData, cfg: TrainConfig, progress: bool = True) -> TrainResu
     x_val = torch.from_numpy(data.features[val_index])
     mean = x_train.mean(0)
     std = x_train.std(0)
-    std = torch.where(std > 1e-6, std, torch.ones_like(std))  # constant features pass through
+    std = torch.where(std > 1e-6, torch.clamp(std, min=cfg.min_std), torch.ones_like(std))  # constant features pass through
     inv_std = 1.0 / std
     weights = torch.from_numpy(feature_weights(data, cfg.group_balance))
 
@@ -88,10 +78,11 @@ def fit(data: FeatureData, cfg: TrainConfig, progress: bool = True) -> TrainResu
     unit_keep = torch.from_numpy(np.stack([~units[u] for u in unit_names]).astype(np.float32))
     new_user_keep = torch.from_numpy((~units["new_user"]).astype(np.float32))
 
-    model = AutoEncoder(dim, cfg.hidden, cfg.latent_dim)
+    model = AutoEncoder(dim, cfg.hidden, cfg.latent_dim, cfg.normalise)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(train_index) / cfg.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch)
+    total_steps = cfg.total_steps(len(train_index))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: lr_factor(step, total_steps, cfg.warmup_fraction, cfg.final_lr_ratio))
     generator = torch.Generator().manual_seed(cfg.seed)
 
     def standardise(x):
@@ -111,44 +102,49 @@ def fit(data: FeatureData, cfg: TrainConfig, progress: bool = True) -> TrainResu
         noisy = standardise(x * keep)
         return noisy + cfg.noise_std * torch.randn(noisy.shape, generator=generator)
 
+    def batches():
+        """Shuffled batches of the training rows, epoch after epoch."""
+        while True:
+            permutation = torch.randperm(len(train_index), generator=generator)
+            for start in range(0, len(permutation), cfg.batch_size):
+                yield x_train[permutation[start : start + cfg.batch_size]]
+
     val_clean = standardise(x_val)
     val_new_user = standardise(x_val * new_user_keep)
-    history, best, best_epoch, best_state, stale = [], math.inf, 0, None, 0
+    history, best, best_step, best_state = [], math.inf, 0, None
     start = time.perf_counter()
-    seen = 0
-    bar = tqdm(range(cfg.epochs), desc="train", unit="epoch", disable=None if progress else True)
-    for epoch in bar:
-        model.train()
-        permutation = torch.randperm(len(train_index), generator=generator)
-        total = 0.0
-        for step in range(steps_per_epoch):
-            batch = x_train[permutation[step * cfg.batch_size : (step + 1) * cfg.batch_size]]
-            _, reconstruction = model(corrupt(batch))
-            loss = loss_fn(reconstruction, standardise(batch))
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            scheduler.step()
-            total += loss.item() * len(batch)
-            seen += len(batch)
-        model.eval()
-        with torch.no_grad():
-            val_loss = loss_fn(model(val_clean)[1], val_clean).item()
-            val_new_user_loss = loss_fn(model(val_new_user)[1], val_clean).item()
-        score = val_loss + val_new_user_loss
-        history.append({"epoch": epoch + 1, "train_loss": total / len(train_index), "val_loss": val_loss,
-                        "val_new_user_loss": val_new_user_loss})
-        bar.set_postfix(train=f"{history[-1]['train_loss']:.3f}", val=f"{val_loss:.3f}", new_user=f"{val_new_user_loss:.3f}")
-        if score < best - 1e-4:
-            best, best_epoch, best_state, stale = score, epoch + 1, copy.deepcopy(model.state_dict()), 0
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                break
+    seen, running, running_rows = 0, 0.0, 0
+    stream = batches()
+    model.train()
+    for step in tqdm(range(1, total_steps + 1), desc="train", unit="step", disable=None if progress else True, mininterval=1):
+        batch = next(stream)
+        _, reconstruction = model(corrupt(batch))
+        loss = loss_fn(reconstruction, standardise(batch))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        scheduler.step()
+        running += loss.item() * len(batch)
+        running_rows += len(batch)
+        seen += len(batch)
+        if step % cfg.eval_every == 0 or step == total_steps:
+            model.eval()
+            with torch.no_grad():
+                val_loss = loss_fn(model(val_clean)[1], val_clean).item()
+                val_new_user_loss = loss_fn(model(val_new_user)[1], val_clean).item()
+            model.train()
+            history.append({"step": step, "epoch": round(seen / len(train_index), 2), "train_loss": running / running_rows,
+                            "val_loss": val_loss, "val_new_user_loss": val_new_user_loss})
+            running, running_rows = 0.0, 0
+            if cfg.keep_best and val_loss + val_new_user_loss < best:
+                best, best_step, best_state = val_loss + val_new_user_loss, step, copy.deepcopy(model.state_dict())
     seconds = time.perf_counter() - start
-    model.load_state_dict(best_state)
+    if cfg.keep_best:
+        model.load_state_dict(best_state)
+    else:
+        best_step = total_steps
     model.eval()
-    return TrainResult(model, mean.numpy(), std.numpy(), history, best_epoch, val_index, seconds, seen / seconds)
+    return TrainResult(model, mean.numpy(), std.numpy(), history, total_steps, best_step, val_index, seconds, seen / seconds)
 
 
 def export_onnx(module: torch.nn.Module, example: torch.Tensor, path: Path, input_name: str, output_name: str) -> None:
@@ -181,11 +177,11 @@ def plot_history(history: list[dict], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    epochs = [h["epoch"] for h in history]
+    steps = [h["step"] for h in history]
     for key, label in [("train_loss", "train (masked, noisy)"), ("val_loss", "validation"),
                        ("val_new_user_loss", "validation, new-user mask")]:
-        ax.plot(epochs, [h[key] for h in history], label=label)
-    ax.set_xlabel("epoch")
+        ax.plot(steps, [h[key] for h in history], label=label)
+    ax.set_xlabel("optimizer step")
     ax.set_ylabel("weighted reconstruction MSE")
     ax.set_yscale("log")
     ax.set_title(title)
@@ -208,7 +204,6 @@ def train_and_register(warehouse: Path, registry, cfg: TrainConfig, progress: bo
     """Train on the warehouse's user_features, export, verify and write the next registry version."""
     import duckdb
 
-    from userrep.registry import sync_registry_table
     from userrep.schema import groups_to_rows
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -233,9 +228,9 @@ def train_and_register(warehouse: Path, registry, cfg: TrainConfig, progress: bo
             if not diff <= cfg.parity_tolerance:
                 raise RuntimeError(f"{name}.onnx disagrees with torch by {diff:.2e} (> {cfg.parity_tolerance}); not registering")
         plot_history(result.history, directory / "loss_curve.png", f"userrep autoencoder ({len(data.user_ids):,} users)")
-        best = result.history[result.best_epoch - 1]
+        best = next(h for h in result.history if h["step"] == result.best_step)
         return {"metrics": {
-            "best_epoch": result.best_epoch, "epochs_run": len(result.history),
+            "steps": result.steps, "kept_step": result.best_step, "epochs": result.history[-1]["epoch"],
             "train_loss": best["train_loss"], "val_loss": best["val_loss"], "val_new_user_loss": best["val_new_user_loss"],
             "onnx_parity_max_abs_diff": parity, "train_seconds": round(result.seconds, 2),
             "samples_per_second": round(result.samples_per_second, 1), "history": result.history,
@@ -253,6 +248,4 @@ def train_and_register(warehouse: Path, registry, cfg: TrainConfig, progress: bo
         "hyperparameters": asdict(cfg),
         "libraries": library_versions(),
     })
-    with duckdb.connect(str(warehouse)) as con:
-        sync_registry_table(con, registry)
     return manifest

@@ -17,6 +17,10 @@ TASKS = {
 }
 
 
+# tasks about a window that starts at as_of: only a global time cut gives every user that window
+TIME_WINDOW_TASKS = ("active_next_7d",)
+
+
 def future_source(raw_dir: Path) -> str:
     path = Path(raw_dir) / "future_events.parquet"
     if not path.exists():

@@ -9,11 +9,14 @@ import pytest
 
 from conftest import clone_world
 from training.train import TrainConfig, train_and_register
-from userrep.evaluate import evaluate, load_eval_data
+from userrep.evaluate import EvalSettings, evaluate, load_eval_data
 from userrep.registry import Registry
 from userrep.report import write_report
 
-TINY = TrainConfig(latent_dim=8, hidden=[32], epochs=3, batch_size=64, sample=None, seed=4)
+TINY = TrainConfig(latent_dim=8, hidden=[32], steps=20, batch_size=64, sample=None, seed=4)
+
+
+SETTINGS = EvalSettings(folds=3, seeds=(0, 1))
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +25,7 @@ def report(built_world, tmp_path_factory):
     registry = Registry(world.registry)
     train_and_register(world.warehouse, registry, TINY, progress=False)
     data = load_eval_data(world.warehouse, world.raw, registry, "v1")
-    results = evaluate(data)
+    results = evaluate(data, SETTINGS)
     index = write_report(results, data, world.root / "reports" / "v1", registry.path("v1") / "loss_curve.png")
     return index.parent, results
 
@@ -36,11 +39,36 @@ def test_report_and_metrics_are_written_with_every_task(report):
     methods = set(metrics["tasks"]["active_next_7d"]["methods"])
     assert {"representation", "raw_features", "pca_8", "onboarding_mean", "majority"} <= methods
     assert "popularity" in metrics["tasks"]["future_retrieval"]["methods"]
-    auc = metrics["tasks"]["active_next_7d"]["methods"]["representation"]["all"]["roc_auc"]
-    assert 0.5 < auc <= 1.0
     assert metrics["bytes_per_user"]["representation"] == 32
     assert len(metrics["reconstruction"]) == len(set(r["group"] for r in metrics["reconstruction"])) > 10
     assert metrics["targets"] and "Targets" in (out / "index.md").read_text()
+
+
+def test_every_metric_has_its_spread_over_folds_and_seeds_and_the_users_behind_it(report):
+    _, results = report
+    cell = results["tasks"]["active_next_7d"]["methods"]["representation"]["all"]
+    assert len(cell["roc_auc_folds"]) == SETTINGS.folds * len(SETTINGS.seeds)
+    assert 0.5 < cell["roc_auc"] <= 1.0 and cell["roc_auc_std"] > 0
+    assert cell["n"] == 400 and 0 < cell["positives"] < 400
+    retrieval = results["tasks"]["future_retrieval"]["methods"]["representation"]["all"]
+    assert {"recall@10", "recall@10_std", "recall@50", "recall@50_std", "n"} <= set(retrieval)
+    for check in results["targets"]:
+        assert check["status"] in ("met", "tie", "missed", "too few users")
+        assert check["n"] >= 0 and (check["status"] == "too few users") == (check["difference"] is None)
+
+
+def test_report_tables_are_well_formed_and_show_users(report):
+    out, _ = report
+    text = (out / "index.md").read_text()
+    tables = [line for line in text.splitlines() if line.startswith("|")]
+    assert tables and not any("|  |" in line for line in tables)
+    widths = {}
+    for line in text.split("\n\n"):
+        rows = [r for r in line.splitlines() if r.startswith("|")]
+        if rows:
+            widths[rows[0]] = {r.count("|") for r in rows}
+    assert all(len(w) == 1 for w in widths.values()), widths
+    assert "± " in text and "| users |" in text
 
 
 def test_features_never_read_the_future_window(built_world, tmp_path):

@@ -9,6 +9,8 @@ from userrep.spark import session_settings
 def test_the_spark_warehouse_defaults_under_the_deployment_root(monkeypatch, tmp_path):
     for name in ("USERREP_HOME", "USERREP_SPARK_WAREHOUSE", "USERREP_SPARK_MASTER"):
         monkeypatch.delenv(name, raising=False)
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "dbt_project.yml").write_text("name: userrep\n")
     monkeypatch.setenv("USERREP_PROJECT_DIR", str(tmp_path / "project"))
     assert config.spark_warehouse_dir() == tmp_path / "project" / "warehouse" / "spark"
     assert config.spark_master() == "local[2]"

@@ -1,0 +1,77 @@
+"""The evaluation's statistics without a warehouse: paired comparisons, recall, the report's tables."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from userrep.evaluate import MIN_PER_CLASS, MIN_USERS, RidgeRecommender, compare, recall_at
+from userrep.report import plot_metrics, task_lines
+
+
+def _results(rep_folds, base_folds, n=500, positives=100, kind="binary", metric="roc_auc"):
+    def cell(folds):
+        return {"n": n, "positives": positives, metric: float(np.mean(folds)), f"{metric}_std": float(np.std(folds, ddof=1)),
+                f"{metric}_folds": list(folds)}
+    return {"tasks": {"t": {"metric": metric, "kind": kind, "users": n, "positives": positives,
+                            "methods": {"representation": {"all": cell(rep_folds)}, "pca_8": {"all": cell(base_folds)}}}}}
+
+
+def test_a_lower_mean_within_the_spread_of_paired_differences_is_a_tie():
+    results = _results([0.70, 0.74, 0.69, 0.75, 0.71], [0.71, 0.72, 0.70, 0.74, 0.73])
+    verdict = compare(results, "t", "roc_auc", "representation", "pca_8")
+    assert verdict["difference"] < 0 and verdict["status"] == "tie"
+
+
+def test_a_consistent_loss_is_missed_and_a_consistent_win_is_met():
+    low, high = [0.70, 0.74, 0.69, 0.75, 0.71], [0.72, 0.76, 0.71, 0.77, 0.73]
+    assert compare(_results(low, high), "t", "roc_auc", "representation", "pca_8")["status"] == "missed"
+    assert compare(_results(high, low), "t", "roc_auc", "representation", "pca_8")["status"] == "met"
+
+
+def test_a_share_of_the_baseline_is_compared_fold_by_fold():
+    rep, raw = [0.70, 0.71, 0.69, 0.70, 0.71], [0.71, 0.72, 0.70, 0.71, 0.72]
+    assert compare(_results(rep, raw), "t", "roc_auc", "representation", "pca_8")["status"] == "missed"
+    assert compare(_results(rep, raw), "t", "roc_auc", "representation", "pca_8", share=0.98)["status"] == "met"
+
+
+@pytest.mark.parametrize("n, positives", [(MIN_USERS - 1, 20), (500, MIN_PER_CLASS - 1), (500, 500 - MIN_PER_CLASS + 1)])
+def test_no_verdict_on_a_sample_too_small_to_say(n, positives):
+    """A 0.89 against 0.01 on four positives is noise, not a target met."""
+    results = _results([0.9, 0.95, 0.85], [0.01, 0.02, 0.0], n=n, positives=positives)
+    assert compare(results, "t", "roc_auc", "representation", "pca_8")["status"] == "too few users"
+
+
+def test_recall_counts_hits_among_the_top_k_over_each_users_items():
+    scores = np.array([[0.9, 0.8, 0.1, 0.0], [0.0, 0.1, 0.2, 0.9]])
+    truth = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 0, 1, 1]], np.float32))
+    assert recall_at(scores, truth, ks=(1, 2)) == {"recall@1": 0.5, "recall@2": 0.75}
+
+
+def test_the_ridge_recommender_learns_a_planted_taste_and_never_ranks_history():
+    rng = np.random.default_rng(0)
+    taste = rng.integers(0, 2, 400)  # half the users like items 0-4, half items 5-9
+    x = np.stack([taste + 0.1 * rng.normal(size=400), rng.normal(size=400)], 1)
+    liked = np.where(taste[:, None] == 1, np.arange(10) < 5, np.arange(10) >= 5)
+    future = sp.csr_matrix((liked & (rng.random((400, 10)) < 0.5)).astype(np.float32))
+    history = sp.csr_matrix(np.eye(10, dtype=np.float32)[rng.integers(0, 10, 400)])
+    model = RidgeRecommender(x[:300], future[:300], history[:300])
+    scores = model.scores(x[300:], history[300:])
+    assert np.all(np.isinf(scores[history[300:].nonzero()]))
+    top = np.argmax(scores, axis=1)
+    assert np.mean((top < 5) == (taste[300:] == 1)) > 0.95
+
+
+def test_a_task_without_metrics_is_a_sentence_not_a_malformed_table(tmp_path):
+    entry = {"metric": "macro_f1", "kind": "multiclass", "users": 3, "classes": 1, "methods": {}}
+    lines = task_lines("future_genre", entry)
+    assert not any("|  |" in line or line.strip() == "| method |  |" for line in lines)
+    assert any(line.startswith("Not evaluated") for line in lines)
+
+
+def test_a_plot_with_nothing_to_show_says_so(tmp_path):
+    results = {"tasks": {"future_genre": {"metric": "macro_f1", "kind": "multiclass", "users": 3, "methods": {}}}}
+    plot_metrics(results, tmp_path / "empty.png", "cold_start")
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(tmp_path / "empty.png")
+    assert pixels[..., :3].std() > 0.01  # not a blank canvas: the explanation is drawn
