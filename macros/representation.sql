@@ -26,7 +26,7 @@ where features.updated_at > (select max(updated_at) from {{ this }})
 {# After a rebuild of user_features, the users it no longer has (removed from the users source) leave this table too. #}
 {% macro delete_users_without_features() %}
   {%- if is_incremental() -%}
-    delete from {{ this }} where user_id not in (select user_id from {{ ref('user_features') }})
+    {{ delete_rows(this, "user_id not in (select user_id from " ~ ref('user_features') ~ ")") }}
   {%- endif -%}
 {% endmacro %}
 
@@ -36,14 +36,31 @@ where features.updated_at > (select max(updated_at) from {{ this }})
 #}
 {% macro require_function(function_name) %}
   {%- if execute -%}
-    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = " ~ sql_string(function_name)).columns[0].values()[0] -%}
-    {%- if found == 0 -%}
-      {{ exceptions.raise_compiler_error(
-          function_name ~ " is not registered: the registry (USERREP_REGISTRY) has no such version, "
-          ~ "or profiles.yml lacks the python_udfs.userrep_udfs plugin") }}
+    {%- if not function_registered(function_name) -%}
+      {{ exceptions.raise_compiler_error(function_name ~ " is not registered: " ~ adapter.dispatch('missing_function_hint', 'userrep')()) }}
     {%- endif -%}
     {%- do run_query("select " ~ function_name | replace('userrep_', 'userrep_verify_', 1) ~ "()") -%}
   {%- endif -%}
+{% endmacro %}
+
+{% macro function_registered(function_name) %}{{ return(adapter.dispatch('function_registered', 'userrep')(function_name)) }}{% endmacro %}
+
+{% macro duckdb__function_registered(function_name) %}
+  {{ return(run_query("select count(*) from duckdb_functions() where function_name = " ~ sql_string(function_name)).columns[0].values()[0] > 0) }}
+{% endmacro %}
+
+{% macro spark__function_registered(function_name) %}
+  {{ return(run_query("show user functions like " ~ sql_string(function_name)).rows | length > 0) }}
+{% endmacro %}
+
+{% macro duckdb__missing_function_hint() %}
+  {{ return("the registry (USERREP_REGISTRY) has no such version, or profiles.yml lacks the python_udfs.userrep_udfs plugin") }}
+{% endmacro %}
+
+{#- dbt-spark's own session has none of the registry's functions: userrep.spark registers them first -#}
+{% macro spark__missing_function_hint() %}
+  {{ return("the registry (USERREP_REGISTRY) has no such version, or dbt was started without userrep's Spark runner: "
+            ~ "run `userrep build --engine spark` (or userrep.spark.run_dbt), which registers the registry's functions on the session") }}
 {% endmacro %}
 
 {#
@@ -71,8 +88,9 @@ scored as (
     select
         cohort.user_id,
         max_by(
-            {'neighbour_id': candidates.user_id, 'cosine_similarity': array_inner_product(cohort.embedding, candidates.embedding)},
-            array_inner_product(cohort.embedding, candidates.embedding),
+            {{ struct_of([('neighbour_id', 'candidates.user_id'),
+                          ('cosine_similarity', inner_product('cohort.embedding', 'candidates.embedding'))]) }},
+            {{ inner_product('cohort.embedding', 'candidates.embedding') }},
             {{ k | int }}
         ) as neighbours
     from cohort
@@ -87,7 +105,7 @@ select
     neighbour.cosine_similarity,
     'v{{ version }}' as model_version
 from scored,
-    unnest(neighbours) with ordinality as ranked(neighbour, neighbour_rank)
+    {{ ranked_elements('neighbours', 'neighbour', 'neighbour_rank') }}
 {% endmacro %}
 
 {#

@@ -10,12 +10,14 @@ first row: nothing assumes the driver's filesystem.
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import json
 import os
 import shutil
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,7 +29,9 @@ import pyarrow as pa
 from python_udfs.catalog import FunctionSpec, registry_functions, verifier, verify_function_name
 from python_udfs.onnx_functions import OnnxFunction
 from userrep import config
-from userrep.dbt import DbtError
+from userrep.config import Deployment
+from userrep.dbt import DbtError, deployment_for
+from userrep.project import project_view
 from userrep.registry import RegistryError, sha256_file
 
 DBT_TARGET = "spark"
@@ -154,18 +158,66 @@ def ship(spark, spec: FunctionSpec) -> ShippedModel:
                         source.expected_tag, source.tag_name)
 
 
-def register_functions(spark, registry: Path | str | None = None) -> list[FunctionSpec]:
+def register_functions(spark, registry: Path | str | None = None, published: Path | str | None = None) -> list[FunctionSpec]:
     """Every registry version's function, and its userrep_verify_ twin, on `spark`: the names,
-    signatures and refusals the DuckDB plugin registers (python_udfs.userrep_udfs)."""
+    signatures and refusals the DuckDB plugin registers (python_udfs.userrep_udfs), published
+    versions checked against their pins in `published`."""
     from pyspark.sql.functions import arrow_udf, udf
 
-    specs = registry_functions(registry or config.registry_dir())
+    specs = registry_functions(registry or config.registry_dir(), published)
     for spec in specs:
         # a refused version's stand-in raises its reason; it holds only strings, so it pickles
         function = spec.function if spec.refusal else ship(spark, spec)
         spark.udf.register(spec.sql_name, arrow_udf(function, spark_return_type(spec)))
         spark.udf.register(verify_function_name(spec.sql_name), udf(verifier(spec), "string").asNondeterministic())
     return specs
+
+
+# The session setting that names the listing this process wrote: the on-run-start hook refuses a
+# listing that another process (or an earlier run) left, so a plain `dbt --target spark` cannot
+# build from stale files.
+LISTING_SETTING = "userrep.raw_files_listing"
+
+
+def list_files(spark, root: str) -> list[tuple[str, int, dt.datetime]]:
+    """Every file under `root`, recursively, through the Hadoop FileSystem Spark itself reads
+    (local, HDFS, S3, ...): (path spelled from `root`, size in bytes, modification time, UTC)."""
+    jvm = spark._jvm
+    base = jvm.org.apache.hadoop.fs.Path(root)
+    fs = base.getFileSystem(spark._jsc.hadoopConfiguration())
+    if isinstance_of(jvm, fs, "org.apache.hadoop.fs.ChecksumFileSystem"):
+        fs = fs.getRawFileSystem()  # the local file system hides its .crc files; DuckDB lists them
+    if not fs.exists(base) or not fs.getFileStatus(base).isDirectory():
+        return []
+    prefix = fs.makeQualified(base).toUri().getPath().rstrip("/") + "/"
+    found = []
+    files = fs.listFiles(base, True)
+    while files.hasNext():
+        status = files.next()
+        path = status.getPath().toUri().getPath()
+        modified = dt.datetime.fromtimestamp(status.getModificationTime() / 1000, dt.timezone.utc).replace(tzinfo=None)
+        found.append((root.rstrip("/") + "/" + path.removeprefix(prefix), status.getLen(), modified))
+    return sorted(found)
+
+
+def isinstance_of(jvm, obj, class_name: str) -> bool:
+    return jvm.java.lang.Class.forName(class_name).isInstance(obj)
+
+
+def write_runner_tables(spark, raw: Path | str, registry: Path | str) -> str:
+    """What Spark SQL cannot do itself, done before dbt starts: raw.files lists every file under
+    the raw directory (the hook derives raw.event_files and each source's files from it), and
+    raw.registry_manifests holds each registry version's manifest.json. Returns the listing's id."""
+    listing = f"{spark.sparkContext.applicationId}/{time.time_ns()}"
+    spark.sql("create schema if not exists raw")
+    files = [(path, size, modified, listing) for path, size, modified in list_files(spark, str(raw))]
+    spark.createDataFrame(files, "file_path string, size_bytes bigint, modified_at timestamp, listing string") \
+        .write.mode("overwrite").format("parquet").saveAsTable("raw.files")
+    manifests = [(str(path), path.read_text()) for path in sorted(Path(registry).glob("v*/manifest.json"))]
+    spark.createDataFrame(manifests, "manifest_path string, manifest string") \
+        .write.mode("overwrite").format("parquet").saveAsTable("raw.registry_manifests")
+    spark.conf.set(LISTING_SETTING, listing)
+    return listing
 
 
 @contextmanager
@@ -179,27 +231,26 @@ def _environment(values: dict[str, str]):
             os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
 
 
-def run_dbt(args: list[str], dbt_vars: dict | None = None, raw_dir=None, registry=None, project=None,
-            target_path=None, spark=None):
-    """`dbt <args> --target spark` in this process, after registering the registry's functions on
-    the session (built from the settings unless given). Raises DbtError with the failures."""
+def run_dbt(args: list[str], dbt_vars: dict | None = None, deployment: Deployment | None = None, project=None,
+            target_path=None, spark=None, **paths):
+    """`dbt <args> --target spark` in this process for one deployment (paths: run_dbt's home,
+    raw_dir, warehouse, registry overrides), after registering the registry's functions and
+    writing the runner's tables on the session (built from the deployment unless given).
+    Raises DbtError with the failures."""
     from dbt.cli.main import dbtRunner
 
-    project = Path(project or config.project_dir()).resolve()
-    registry = Path(registry or config.registry_dir()).resolve()
-    spark = spark or spark_session()
-    register_functions(spark, registry)
-    argv = ["--no-use-colors", *args, "--project-dir", str(project), "--profiles-dir", str(project), "--target", DBT_TARGET]
+    deployment = deployment_for(deployment, **paths)
+    project = Path(project).resolve() if project else config.project_dir()
+    view = project_view(project, deployment.home)
+    spark = spark or spark_session(warehouse=deployment.spark_warehouse)
+    register_functions(spark, deployment.registry, deployment.published)
+    write_runner_tables(spark, deployment.raw, deployment.registry)
+    argv = ["--no-use-colors", *args, "--project-dir", str(view), "--profiles-dir", str(view), "--target", DBT_TARGET]
     if target_path:
         argv += ["--target-path", str(target_path)]
     if dbt_vars:
-        argv += ["--vars", json.dumps(dbt_vars)]
-    env = {
-        "USERREP_RAW_DIR": str(Path(raw_dir or config.raw_dir()).resolve()),
-        "USERREP_REGISTRY": str(registry),
-        "USERREP_PROJECT_DIR": str(project),
-    }
-    with _environment(env):
+        argv += ["--vars", json.dumps(dbt_vars, default=str)]
+    with _environment({**deployment.env(), "USERREP_PROJECT_DIR": str(project)}):
         result = dbtRunner().invoke(argv)
     if not result.success:
         failures = [f"{r.node.name}: {r.message}" for r in getattr(result.result, "results", None) or []
