@@ -35,10 +35,12 @@ from userrep.project import project_view
 from userrep.registry import RegistryError, sha256_file
 
 DBT_TARGET = "spark"
+# the schema of profiles.yml's spark target, where the models' tables are
+SCHEMA = "userrep"
 
 
-class SparkSetupError(RuntimeError):
-    pass
+class SparkSetupError(config.ConfigError):
+    """The Spark engine cannot start here (no pyspark, no Java, another session in this process)."""
 
 
 def session_settings(master: str, warehouse: Path) -> dict[str, str]:
@@ -258,3 +260,10 @@ def run_dbt(args: list[str], dbt_vars: dict | None = None, deployment: Deploymen
         detail = "\n".join(failures) or str(result.exception or "see the dbt output above")
         raise DbtError(f"dbt {' '.join(args)} --target {DBT_TARGET} failed:\n{detail}")
     return result
+
+
+def scalar(spark, sql: str, *params):
+    """The one value of a query whose tables are written {schema}name (the models' schema) and
+    whose parameters are ?. A naive datetime is taken as UTC, as the models write their timestamps."""
+    params = [p.replace(tzinfo=dt.timezone.utc) if isinstance(p, dt.datetime) and p.tzinfo is None else p for p in params]
+    return spark.sql(sql.format(schema=SCHEMA + "."), args=params).collect()[0][0]
