@@ -59,6 +59,7 @@ def train_downstream(task: str, representation_version: str, warehouse: Path, ra
         return {"metrics": {"test_auc": auc, "onnx_parity_max_abs_diff": parity, "positive_rate": float(y.mean()),
                             "train_rows": int(len(train)), "test_rows": int(len(test))}}
 
+    space = Registry(registry_root).manifest(representation_version).representation_space
     registry: Registry = downstream_registry(registry_root, task)
     return registry.publish(write_files, {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -68,5 +69,6 @@ def train_downstream(task: str, representation_version: str, warehouse: Path, ra
                           "rows": int(len(y)), "seed": seed},
         "hyperparameters": {"model": "logistic regression", "l2": 1e-3},
         "libraries": library_versions(),
-        "extra": {"task": task, "representation_version": representation_version},
+        # bound to the space: it scores every version aligned into it (python_udfs.catalog)
+        "extra": {"task": task, "representation_version": representation_version, "space": space},
     })

@@ -48,13 +48,34 @@ def publish_representation(version: str, warehouse: Path | None = None, registry
     return state
 
 
-def publish_downstream(task: str, model_version: str, representation_version: str) -> dict:
+def publish_downstream(task: str, model_version: str, representation_version: str, registry: Registry | None = None) -> dict:
+    """Score `task` model `model_version` on representation `representation_version`: the version it
+    was trained on, or another version of the same space (moving it there needs no retraining)."""
+    from python_udfs.catalog import downstream_registry
+
+    registry = registry or Registry()
     state = load_state()
     if representation_version not in state["representations"]:
         raise RegistryError(f"representation {representation_version} is not published; run `userrep publish {representation_version}`")
-    state["downstream"][task] = {"model_version": model_version, "representation_version": representation_version}
+    model = downstream_registry(registry.root, task).manifest(model_version)
+    space = model.extra.get("space") or registry.manifest(model.extra["representation_version"]).representation_space
+    target_space = registry.manifest(representation_version).representation_space
+    if target_space != space:
+        raise RegistryError(
+            f"{task} {model_version} was trained in representation space {space}, but {representation_version} is in space "
+            f"{target_space}: its vectors mean something else; train a {task} model on {representation_version}")
+    state["downstream"][task] = {"model_version": model_version, "representation_version": representation_version,
+                                 "space": space}
     write_project_files(state)
     return state
+
+
+def move_downstream(task: str, representation_version: str, registry: Registry | None = None) -> dict:
+    """Point the published `task` scores at another version of its space, keeping its model."""
+    state = load_state()
+    if task not in state["downstream"]:
+        raise RegistryError(f"no published {task} model; run `userrep train-downstream {task} --version vN` first")
+    return publish_downstream(task, state["downstream"][task]["model_version"], representation_version, registry)
 
 
 def _n(version: str) -> int:
@@ -139,8 +160,8 @@ def render(state: dict) -> dict[str, str]:
         models.append({
             "name": f"{task}_scores",
             "description": (
-                f"Grain: one row per user. Scores of the {task} task model {entry['model_version']}, trained on "
-                f"representation {entry['representation_version']} and pinned to it."
+                f"Grain: one row per user. Scores of the {task} task model {entry['model_version']} (representation "
+                f"space {entry.get('space', entry['representation_version'])}) on representation {entry['representation_version']}."
             ),
             "config": {"access": "public"},
             "columns": [{"name": "user_id", "data_tests": ["not_null", "unique"]},
@@ -154,11 +175,14 @@ def render(state: dict) -> dict[str, str]:
             "description": "Seeds new users' home feed with what their nearest established neighbours play.",
             "depends_on": ["ref('similar_users')"],
         })
-    for task in sorted(state["downstream"]):
+    for task, entry in sorted(state["downstream"].items()):
+        space = entry.get("space", entry["representation_version"])
         exposures.append({
             "name": f"{task}_targeting", "type": "ml", "maturity": "medium", "owner": {"name": "Recommendations"},
-            "description": f"Uses {task}_scores to decide who sees {task.replace('_', ' ')} placements.",
+            "description": (f"Uses {task}_scores to decide who sees {task.replace('_', ' ')} placements. Depends on "
+                            f"representation space {space} (scored with {entry['representation_version']})."),
             "depends_on": [f"ref('{task}_scores')"],
+            "meta": {"representation_space": space, "representation_version": entry["representation_version"]},
         })
     document = {"version": 2, "models": models}
     if exposures:

@@ -49,10 +49,19 @@ class Manifest:
     parent_version: str | None = None
     kind: str = "representation"  # or "downstream"
     extra: dict = field(default_factory=dict)
+    # the first version of the chain whose vectors this version's agree with (its own when it started one)
+    space: str | None = None
+    aligned_to: str | None = None  # the version it was trained to agree with
+    alignment: dict = field(default_factory=dict)  # how well it agrees: mean cosine, retention, ...
 
     @property
     def groups(self) -> list[FeatureGroup]:
         return groups_from_rows(self.feature_schema)
+
+    @property
+    def representation_space(self) -> str:
+        """Manifests written before spaces existed started their own."""
+        return self.space or self.version
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -152,6 +161,8 @@ class Registry:
                 extra = write_files(staging) or {}
                 files = {p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.suffix == ".onnx"}
                 manifest = Manifest(version=version, files=files, parent_version=parent, **{**manifest_fields, **extra})
+                if manifest.kind == "representation" and manifest.space is None:
+                    manifest.space = version  # not aligned to an earlier version: it starts a space
                 (staging / MANIFEST).write_text(manifest.to_json())
                 for p in staging.iterdir():
                     with open(p, "rb") as f:
@@ -190,14 +201,14 @@ def sync_registry_table(con, registry: Registry) -> int:
         rows.append(
             (m.version, m.kind, m.created_at, m.parent_version, m.feature_schema_hash, m.input_dim, m.latent_dim,
              m.training_data.get("as_of"), m.training_data.get("rows"), json.dumps(m.metrics, sort_keys=True),
-             str(registry.path(version)))
+             str(registry.path(version)), m.representation_space, m.aligned_to)
         )
     con.execute(
         """create or replace table representation_models (
              model_version varchar primary key, kind varchar, created_at timestamptz, parent_version varchar,
              feature_schema_hash varchar, input_dim integer, latent_dim integer, trained_as_of date,
-             training_rows bigint, metrics json, path varchar)"""
+             training_rows bigint, metrics json, path varchar, space varchar, aligned_to varchar)"""
     )
     if rows:
-        con.executemany("insert into representation_models values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany("insert into representation_models values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return len(rows)
