@@ -10,6 +10,7 @@
           post_hook=["{{ delete_users_without_features() }}"]) }}
 {%- set function_name = 'userrep_encode_' ~ version -%}
 {{ require_function(function_name) }}
+{{ require_trained_feature_schema(version) }}
 select
     features.user_id,
     {{ function_name }}(features.features, features.feature_schema_hash) as embedding,
@@ -21,6 +22,33 @@ from {{ ref('user_features') }} as features
 {%- if is_incremental() %}
 where features.updated_at > (select max(updated_at) from {{ this }})
 {%- endif %}
+{% endmacro %}
+
+{#
+  A version encodes only the feature layout it was trained on. When the layout changed (a new
+  encoder or attribute, other horizons), say so before encoding, with the groups that changed and
+  what to do, rather than let the encoder refuse row by row.
+#}
+{% macro require_trained_feature_schema(version) %}
+  {%- set versions = ref('representation_models') -%}
+  {%- set layout = ref('feature_schema') -%}
+  {%- if execute -%}
+    {%- set rows = run_query(
+        "with current_layout as (select list(group_name order by group_index) as groups, max(schema_hash) as hash from " ~ layout ~ ")"
+        ~ " select version.feature_schema_hash, current_layout.hash,"
+        ~ " list_filter(current_layout.groups, lambda g: not list_contains(version.feature_groups, g)),"
+        ~ " list_filter(version.feature_groups, lambda g: not list_contains(current_layout.groups, g))"
+        ~ " from " ~ versions ~ " as version cross join current_layout where version.model_version = " ~ sql_string(version)).rows -%}
+    {%- if rows and rows[0][0] != rows[0][1] -%}
+      {%- set added, removed = list_value(rows[0][2]), list_value(rows[0][3]) -%}
+      {{ exceptions.raise_compiler_error(
+          "user_representation_" ~ version ~ ": the features changed since " ~ version ~ " was trained (feature schema "
+          ~ rows[0][0][:12] ~ " -> " ~ rows[0][1][:12] ~ "; groups added: " ~ (added | join(', ') or 'none')
+          ~ "; removed: " ~ (removed | join(', ') or 'none') ~ (", the others differ in size or values" if not added and not removed else "")
+          ~ "). Train a version on the current features (userrep train), publish it (userrep publish), and unpublish "
+          ~ version ~ " (userrep unpublish " ~ version ~ "); or build with the data and vars " ~ version ~ " was trained on.") }}
+    {%- endif -%}
+  {%- endif -%}
 {% endmacro %}
 
 {# After a rebuild of user_features, the users it no longer has (removed from the users source) leave this table too. #}

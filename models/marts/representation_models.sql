@@ -33,6 +33,7 @@ select
     cast(manifest ->> '$.created_at' as timestamptz) as created_at,
     manifest ->> '$.parent_version' as parent_version,
     manifest ->> '$.feature_schema_hash' as feature_schema_hash,
+    manifest ->> '$.feature_schema[*].group_name' as feature_groups,
     cast(manifest ->> '$.input_dim' as integer) as input_dim,
     cast(manifest ->> '$.latent_dim' as integer) as latent_dim,
     cast(manifest ->> '$.training_data.as_of' as date) as trained_as_of,
