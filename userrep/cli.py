@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -285,7 +286,8 @@ def evaluate(version, out, folds, repeats, max_users):
     settings = EvalSettings(folds=folds, seeds=tuple(range(repeats)), max_users=max_users or None)
     data = load_eval_data(config.warehouse_path(), config.raw_dir(), registry, version, max_users=settings.max_users)
     results = run_evaluation(data, settings)
-    index = write_report(results, data, out or config.reports_dir() / version, registry.path(version) / "loss_curve.png")
+    index = write_report(results, data, out or config.reports_dir() / version, registry.path(version) / "loss_curve.png",
+                         cost_dir=config.reports_dir() / "cost")
     click.echo(f"report: {index}")
     for check in results["targets"]:
         spread = "" if check["difference"] is None else f", difference {check['difference']:+.3f} ± {check['spread']:.3f}"
@@ -309,6 +311,38 @@ def bench(users, events_per_user, days, monthly_history, root, no_demo):
 
     results = run_bench(users, root.resolve(), events_per_user, demo=not no_demo, days=days, monthly_history=monthly_history)
     click.echo(f"results: {results}")
+
+
+@cli.command(epilog=reads(*LOCATING, "USERREP_RAW_DIR", "USERREP_MEMORY_LIMIT")
+             + "\n\nThe deployment's warehouse and registry are not read or written: both sides run in a scratch directory under HOME.")
+@click.option("--teams", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Downstream teams run on each side (more are extrapolated from them).")
+@click.option("--vars", "dbt_vars", default=None, help="dbt vars as YAML: the same as the builds of this deployment.")
+@click.option("--steps", default=TRAIN_DEFAULTS.steps, show_default=True, help="Training steps of the autoencoder.")
+@click.option("--latent-dim", default=TRAIN_DEFAULTS.latent_dim, show_default=True)
+@click.option("--batch-users", default=None, type=click.IntRange(min=1),
+              help="Users with new plays in the refresh batch [default: 1% of the users].")
+@click.option("--batch-new-users", default=None, type=click.IntRange(min=0),
+              help="New users in the refresh batch [default: 0.1% of the users, at least 1].")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="[default: HOME/reports/cost]")
+@click.option("--keep-work", is_flag=True, help="Keep the scratch directory (every side's warehouse) for inspection.")
+def cost(teams, dbt_vars, steps, latent_dim, batch_users, batch_new_users, out, keep_work):
+    """Measure what one shared representation saves: TEAMS downstream teams each building their own
+    user features (D floats) against one feature build, one encode and per team a model on k floats;
+    writes a report with the totals for 1, 5 and 20 teams, a plot and the break-even."""
+    from userrep.cost import CostError, break_even_text, measure_cost, write_results
+
+    deployment = current_deployment()
+    train_config = dataclasses.asdict(TrainConfig(steps=steps, latent_dim=latent_dim))
+    try:
+        results = measure_cost(deployment, config.project_dir(), teams, parse_vars(dbt_vars), train_config, batch_users,
+                               batch_new_users, keep_work=keep_work, echo=click.echo)
+    except CostError as error:
+        raise click.ClickException(str(error)) from None
+    index = write_results(results, out or deployment.reports / "cost")
+    click.echo(f"report: {index}")
+    for key, label in (("cycle_wall_s", "wall seconds"), ("cycle_cpu_s", "CPU seconds"), ("bytes", "bytes stored")):
+        click.echo(f"  break-even, {label}: {break_even_text(results, key)}")
 
 
 @cli.command(epilog=reads(*DBT_RUN))
