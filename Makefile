@@ -20,5 +20,6 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/userrep bench
 
+# Build artefacts and the demo's own root; never a deployment's data (raw/, warehouse/, registry/, ...).
 clean:
-	rm -rf data warehouse/*.duckdb* registry reports target logs
+	rm -rf target logs demo

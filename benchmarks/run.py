@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from userrep.project import copy_project
+from userrep.project import copy_project, project_view
 from userrep.synthetic import WorldConfig, generate_world
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -72,6 +72,7 @@ def bench_world(users: int, root: Path, seed: int = 0, events_per_user: float = 
         landed.unlink()  # a batch an earlier run's refresh stages landed: each run starts from the generated history
     fresh_project(world)
     shutil.rmtree(world / "registry", ignore_errors=True)
+    shutil.rmtree(world / "published", ignore_errors=True)
     for stale in world.glob("warehouse.duckdb*"):
         stale.unlink()
     return world
@@ -93,15 +94,16 @@ def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool
     stages["features_full_build"] = stage("features", world)
     stages["features_scipy_sparse"] = stage("scipy_sparse", world)
     stages["training"] = stage("training", world)
-    os.environ.update({"USERREP_WAREHOUSE": str(world / "warehouse.duckdb"), "USERREP_REGISTRY": str(world / "registry"),
-                       "USERREP_RAW_DIR": str(world / "raw")})
+    os.environ.update({"USERREP_HOME": str(world), "USERREP_WAREHOUSE": str(world / "warehouse.duckdb"),
+                       "USERREP_REGISTRY": str(world / "registry"), "USERREP_RAW_DIR": str(world / "raw")})
     from userrep.publish import publish_representation
 
     publish_representation(stages["training"]["version"])
     stages["encoding"] = stage("encoding", world)
+    view = project_view(world / "project", world)  # dbt's project for this deployment, published models included
     stages["full_refresh_features_and_encode"] = measured(
-        [str(Path(sys.executable).with_name("dbt")), "run", "--full-refresh", "--project-dir", str(world / "project"),
-         "--profiles-dir", str(world / "project"), "--target-path", str(world / "target"), "--exclude", "similar_users"],
+        [str(Path(sys.executable).with_name("dbt")), "run", "--full-refresh", "--project-dir", str(view),
+         "--profiles-dir", str(view), "--target-path", str(world / "target"), "--exclude", "similar_users"],
         env={**os.environ})
     print(f"  full refresh: {stages['full_refresh_features_and_encode']}", flush=True)
     stages["refresh_1pct_events_on_1pct_users"] = stage("refresh_one_percent", world)

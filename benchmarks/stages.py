@@ -24,13 +24,13 @@ def world_env(world: Path) -> dict:
     absolute paths, so a stage run by hand matches the harness (dbt runs in the project directory,
     and a target reused by another project fails partial parsing)."""
     world = Path(world).resolve()
-    return {"raw_dir": world / "raw", "warehouse": world / "warehouse.duckdb", "registry": world / "registry",
+    return {"home": world, "raw_dir": world / "raw", "warehouse": world / "warehouse.duckdb", "registry": world / "registry",
             "target_path": world / "target", "project": world / "project"}
 
 
 def features(world: Path) -> dict:
     """Full build of user_features from raw (incremental state dropped first)."""
-    run_dbt(["run", "--full-refresh", "--exclude", "path:models/published"], **world_env(world))
+    run_dbt(["run", "--full-refresh", "--exclude", "tag:published"], **world_env(world))
     return {}
 
 
@@ -41,8 +41,7 @@ def encoder_horizons(world: Path) -> dict:
     user_features reads, is computed into a temporary table."""
     env = world_env(world)
     started = time.perf_counter()
-    run_dbt(["run", "--full-refresh", "--select", "+int_user_encoder_days_summed", "int_users_refreshed",
-             "int_user_encoder_horizons_averaged"], **env)
+    run_dbt(["run", "--full-refresh", "--select", "+int_user_encoder_days_summed", "int_user_encoder_horizons_averaged"], **env)
     daily_sums_s = time.perf_counter() - started
     con = duckdb.connect(str(env["warehouse"]))
     for name, value in profile_settings(env["project"]).items():
@@ -51,7 +50,7 @@ def encoder_horizons(world: Path) -> dict:
     # a temporary table, as user_features holds it: in memory, never written to the warehouse file
     con.execute("create temp table encoder_horizons as select * from int_user_encoder_horizons_averaged")
     horizon_means_s = time.perf_counter() - started
-    rows = con.execute("select count(*) from encoder_horizons").fetchone()[0]
+    rows = con.execute("select count(*) from encoder_horizons where horizon_days = (select max(horizon_days) from encoder_horizons)").fetchone()[0]
     daily_rows = con.execute("select count(*) from int_user_encoder_days_summed").fetchone()[0]
     con.close()
     return {"daily_sums_s": round(daily_sums_s, 2), "horizon_means_s": round(horizon_means_s, 2),
@@ -74,7 +73,7 @@ def scipy_sparse(world: Path) -> dict:
     import scipy.sparse as sp
 
     con = duckdb.connect(str(world / "warehouse.duckdb"))
-    horizons = [7, 30, 180]
+    horizons = [int(h) for h in con.execute("select horizons from run_plan order by planned_at desc limit 1").fetchone()[0].split(",")]
     t0 = time.perf_counter()
     users = con.sql("select user_id from stg_raw__users order by 1").fetchnumpy()["user_id"]
     items = con.sql("select item_id from stg_raw__items order by 1").fetchnumpy()["item_id"]
@@ -83,7 +82,7 @@ def scipy_sparse(world: Path) -> dict:
         from stg_raw__events e
         join (select user_id, row_number() over (order by user_id) - 1 as i from stg_raw__users) u using (user_id)
         join (select item_id, row_number() over (order by item_id) - 1 as i from stg_raw__items) it using (item_id)
-        cross join stg_raw__as_of a where date_diff('day', e.event_day, a.as_of) < {max(horizons)}""").fetchnumpy()
+        cross join (select as_of from run_plan order by planned_at desc limit 1) a where date_diff('day', e.event_day, a.as_of) < {max(horizons)}""").fetchnumpy()
     read_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     edges = [0] + horizons
@@ -123,7 +122,7 @@ def refresh_one_percent(world: Path) -> dict:
     `userrep refresh`: features and every published version, for the touched users only."""
     users = one_percent_of_users(world)
     # raw rows per loaded file: counting the deduplicated view would rescan the whole history
-    plays = max(round(con_count(world, "select sum(raw_rows) from int_event_files_loaded") / 100 / users), 1)
+    plays = max(round(con_count(world, "select sum(raw_rows) from run_plan_event_files where change != 'removed'") / 100 / users), 1)
     return _refresh_batch(world, users, plays)
 
 

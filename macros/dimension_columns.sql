@@ -1,33 +1,15 @@
 {#
-  Repetitive per-dimension SQL. `template` is rendered once per dimension with `{i}` replaced by
-  the dimension index (0-based), e.g. dimension_columns('sum(weight * e_{i}) as s_{i}', 64).
-  `start` skips the first dimensions (dimension_columns(t, 64, start=32) renders 32..63).
+  Repetitive per-dimension SQL: `template` rendered once per dimension with `{i}` replaced by the
+  0-based dimension index, e.g. dimension_columns('sum(s_{i}) as s_{i}', 64).
 #}
-{% macro dimension_columns(template, dims, separator=',\n    ', start=0) %}
+{% macro dimension_expressions(template, dims) %}
   {%- set parts = [] -%}
-  {%- for i in range(start | int, dims | int) -%}
+  {%- for i in range(dims | int) -%}
     {%- do parts.append(template | replace('{i}', i | string)) -%}
   {%- endfor -%}
-  {{ parts | join(separator) }}
+  {{ return(parts) }}
 {% endmacro %}
 
-{# A FLOAT list of the first `dim` of `max_dim` columns named `<prefix><i>`, each optionally transformed. #}
-{% macro float_list(prefix, max_dim, dim_expr, element_template='{col}') %}
-  {{ return(adapter.dispatch('float_list', 'userrep')(prefix, max_dim, dim_expr, element_template)) }}
+{% macro dimension_columns(template, dims) %}
+  {{ return(dimension_expressions(template, dims) | join(',\n    ')) }}
 {% endmacro %}
-
-{% macro default__float_list(prefix, max_dim, dim_expr, element_template) -%}
-  list_slice([{{ dimension_columns(element_template | replace('{col}', prefix ~ '{i}'), max_dim, ', ') }}]::float[], 1, {{ dim_expr }})
-{%- endmacro %}
-
-{# A FLOAT list of `dim` zeros. #}
-{% macro zeros(dim) %}{{ return(adapter.dispatch('zeros', 'userrep')(dim)) }}{% endmacro %}
-{% macro default__zeros(dim) -%}list_resize([]::float[], {{ dim | int }}, 0::float){%- endmacro %}
-
-{# Concatenate FLOAT lists in order. #}
-{% macro concat_lists(lists) %}{{ return(adapter.dispatch('concat_lists', 'userrep')(lists)) }}{% endmacro %}
-{% macro default__concat_lists(lists) -%}
-  flatten([
-    {{ lists | join(',\n    ') }}
-  ])::float[]
-{%- endmacro %}

@@ -6,9 +6,11 @@
   re-encoded (delete+insert by user_id); the others keep their rows and updated_at.
 #}
 {% macro user_representation(version) %}
-{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail', tags=['nrt']) }}
+{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail', tags=['nrt'],
+          post_hook=["{{ delete_users_without_features() }}"]) }}
 {%- set function_name = 'userrep_encode_' ~ version -%}
 {{ require_function(function_name) }}
+{{ require_trained_feature_schema(version) }}
 select
     features.user_id,
     {{ function_name }}(features.features, features.feature_schema_hash) as embedding,
@@ -23,12 +25,46 @@ where features.updated_at > (select max(updated_at) from {{ this }})
 {% endmacro %}
 
 {#
+  A version encodes only the feature layout it was trained on. When the layout changed (a new
+  encoder or attribute, other horizons), say so before encoding, with the groups that changed and
+  what to do, rather than let the encoder refuse row by row.
+#}
+{% macro require_trained_feature_schema(version) %}
+  {%- set versions = ref('representation_models') -%}
+  {%- set layout = ref('feature_schema') -%}
+  {%- if execute -%}
+    {%- set rows = run_query(
+        "with current_layout as (select list(group_name order by group_index) as groups, max(schema_hash) as hash from " ~ layout ~ ")"
+        ~ " select version.feature_schema_hash, current_layout.hash,"
+        ~ " list_filter(current_layout.groups, lambda g: not list_contains(version.feature_groups, g)),"
+        ~ " list_filter(version.feature_groups, lambda g: not list_contains(current_layout.groups, g))"
+        ~ " from " ~ versions ~ " as version cross join current_layout where version.model_version = " ~ sql_string(version)).rows -%}
+    {%- if rows and rows[0][0] != rows[0][1] -%}
+      {%- set added, removed = list_value(rows[0][2]), list_value(rows[0][3]) -%}
+      {{ exceptions.raise_compiler_error(
+          "user_representation_" ~ version ~ ": the features changed since " ~ version ~ " was trained (feature schema "
+          ~ rows[0][0][:12] ~ " -> " ~ rows[0][1][:12] ~ "; groups added: " ~ (added | join(', ') or 'none')
+          ~ "; removed: " ~ (removed | join(', ') or 'none') ~ (", the others differ in size or values" if not added and not removed else "")
+          ~ "). Train a version on the current features (userrep train), publish it (userrep publish), and unpublish "
+          ~ version ~ " (userrep unpublish " ~ version ~ "); or build with the data and vars " ~ version ~ " was trained on.") }}
+    {%- endif -%}
+  {%- endif -%}
+{% endmacro %}
+
+{# After a rebuild of user_features, the users it no longer has (removed from the users source) leave this table too. #}
+{% macro delete_users_without_features() %}
+  {%- if is_incremental() -%}
+    delete from {{ this }} where user_id not in (select user_id from {{ ref('user_features') }})
+  {%- endif -%}
+{% endmacro %}
+
+{#
   Fail before building, with the reason, when the plugin did not register the function or the
   registry refused the version (tampered or missing file): even a run with no row to encode.
 #}
 {% macro require_function(function_name) %}
   {%- if execute -%}
-    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = '" ~ function_name ~ "'").columns[0].values()[0] -%}
+    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = " ~ sql_string(function_name)).columns[0].values()[0] -%}
     {%- if found == 0 -%}
       {{ exceptions.raise_compiler_error(
           function_name ~ " is not registered: the registry (USERREP_REGISTRY) has no such version, "
@@ -44,6 +80,7 @@ where features.updated_at > (select max(updated_at) from {{ this }})
   Pinned to one representation version.
 #}
 {% macro similar_users(version, k=10, cohort_days=7, cohort_limit=1000) %}
+{{ config(materialized='table') }}
 with representation as (
     select user_id, embedding from {{ ref('user_representation', v=version) }}
 ),
@@ -52,7 +89,7 @@ cohort as (
     select representation.*
     from representation
     inner join {{ ref('stg_raw__users') }} as users on users.user_id = representation.user_id
-    where users.signup_ts >= {{ as_of() }} - interval {{ cohort_days | int }} day
+    where users.signup_ts >= {{ run_plan().as_of }} - interval {{ cohort_days | int }} day
     order by users.signup_ts desc, users.user_id
     limit {{ cohort_limit | int }}
 ),
@@ -82,10 +119,12 @@ from scored,
 {% endmacro %}
 
 {#
-  Scores of a downstream task model trained on one representation version, in SQL. The scoring
-  function checks every row's model_version against the version it was trained on.
+  Scores of a downstream task model on one representation version, in SQL. The scoring function
+  checks every row's model_version: a version of the space the model was trained in. Incremental
+  like the representation: a refresh rescores the users it re-encoded.
 #}
 {% macro downstream_scores(task, model_version, representation_version) %}
+{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail', tags=['nrt']) }}
 {%- set function_name = 'userrep_score_' ~ task ~ '_' ~ model_version -%}
 {{ require_function(function_name) }}
 select
@@ -96,4 +135,10 @@ select
     representation.model_version as representation_version,
     {{ dbt.current_timestamp() }} as computed_at
 from {{ ref('user_representation', v=representation_version) }} as representation
+{%- if is_incremental() %}
+-- only this version's own rows count: after a move to another version of the space, every user is rescored
+where representation.updated_at > coalesce(
+    (select max(computed_at) from {{ this }} where representation_version = 'v{{ representation_version }}'),
+    '-infinity'::timestamptz)
+{%- endif %}
 {% endmacro %}

@@ -4,8 +4,9 @@ Representation versions:   userrep_encode_vN(features FLOAT[], feature_schema_ha
 Downstream task versions:  userrep_score_<task>_vN(embedding FLOAT[], model_version VARCHAR) -> FLOAT
 A downstream model scores rows of any representation version in the space it was trained in
 (versions aligned to one another) and refuses rows of another space, naming both.
-A version whose files fail verification still gets its function, one that raises the reason:
-only the models that call it fail, with a clear message, and everything else builds.
+A version whose files fail verification, or whose manifest no longer matches the sha256 that
+`userrep publish` pinned for it, still gets its function, one that raises the reason: only the
+models that call it fail, with a clear message, and everything else builds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from python_udfs.onnx_functions import OnnxFunction
-from userrep.registry import Registry, RegistryError
+from userrep.registry import MANIFEST, Registry, RegistryError, sha256_file
 
 
 @dataclass
@@ -88,13 +89,28 @@ def space_check(manifest, spaces: dict[str, str]) -> dict:
     return {"expected_tag": trained_on, "also_accepted": tuple(v for v in members if v != trained_on), "explain_refusal": explain}
 
 
+def check_pin(registry: Registry, version: str, pin: str | None, published: Path | None) -> None:
+    """Refuse a version whose manifest differs from the one it was published with."""
+    if pin is None:
+        return
+    path = registry.path(version) / MANIFEST
+    actual = sha256_file(path)
+    if actual != pin:
+        raise RegistryError(
+            f"{version}: {path} has sha256 {actual[:16]}, but {version} was published with {pin[:16]} "
+            f"(pinned in {published}): the version was changed or re-signed after `userrep publish`; "
+            f"restore the registry's {version} as it was published, or train and publish a new version"
+        )
+
+
 def _spec(registry: Registry, version: str, sql_name: str, onnx_file: str, tag_of, tag_name: str,
-          tag_check=None) -> FunctionSpec:
+          pin: str | None = None, published: Path | None = None, tag_check=None) -> FunctionSpec:
     try:
         manifest = registry.manifest(version)
     except RegistryError as error:  # unreadable manifest: the signature is unknown too
         return FunctionSpec(sql_name, _refusing(sql_name, str(error)), None, None, str(error))
     try:
+        check_pin(registry, version, pin, published)
         registry.verify(version)
     except RegistryError as error:  # keep the real signature so the failure is the reason, not a type clash
         return FunctionSpec(sql_name, _refusing(sql_name, str(error)), manifest.input_dim, manifest.latent_dim, str(error))
@@ -106,10 +122,17 @@ def _spec(registry: Registry, version: str, sql_name: str, onnx_file: str, tag_o
     return FunctionSpec(sql_name, function, manifest.input_dim, manifest.latent_dim)
 
 
-def registry_functions(root: Path | str) -> list[FunctionSpec]:
+def registry_functions(root: Path | str, published: Path | str | None = None) -> list[FunctionSpec]:
+    """One function per registry version; with `published` (HOME/published), published versions
+    are checked against the manifest sha256 pinned there."""
+    from userrep.publish import STATE, downstream_path, manifest_pins
+
     root = Path(root)
+    pins = manifest_pins(Path(published)) if published else {}
+    pin_file = Path(published) / STATE if published else None
     specs = [
-        _spec(Registry(root), v, encode_function_name(v), "encoder.onnx", lambda m: m.feature_schema_hash, "feature schema")
+        _spec(Registry(root), v, encode_function_name(v), "encoder.onnx", lambda m: m.feature_schema_hash, "feature schema",
+              pins.get(v), pin_file)
         for v in Registry(root).versions()
     ]
     downstream = root / "downstream"
@@ -119,5 +142,5 @@ def registry_functions(root: Path | str) -> list[FunctionSpec]:
         for v in registry.versions():
             specs.append(_spec(registry, v, score_function_name(task, v), "model.onnx",
                                lambda m: m.extra["representation_version"], "representation version",
-                               tag_check=lambda m: space_check(m, spaces)))
+                               pins.get(downstream_path(task, v)), pin_file, tag_check=lambda m: space_check(m, spaces)))
     return specs

@@ -3,12 +3,12 @@
 profiles.yml:
     plugins:
       - module: python_udfs.userrep_udfs
-        config: {registry: "{{ env_var('USERREP_REGISTRY', 'registry') }}"}
+        config:
+          registry: "{{ env_var('USERREP_REGISTRY', env_var('USERREP_HOME', '.') ~ '/registry') }}"
+          published: "{{ env_var('USERREP_HOME', '.') }}/published"   # pins of the published versions
 """
 
 from __future__ import annotations
-
-import os
 
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -38,8 +38,8 @@ def register(conn, spec) -> None:
 class Plugin(BasePlugin):
     def initialize(self, plugin_config):
         # ORT sessions are built (and sha256-verified) once per dbt process, not per connection.
-        self.registry_root = plugin_config.get("registry") or os.environ.get("USERREP_REGISTRY", "registry")
-        self.specs = registry_functions(self.registry_root)
+        self.registry_root = plugin_config["registry"]
+        self.specs = registry_functions(self.registry_root, plugin_config.get("published"))
 
     def configure_connection(self, conn):
         for spec in self.specs:

@@ -265,18 +265,15 @@ def alignment_record(plan, source: str, data: FeatureData, result: TrainResult, 
 
 
 def train_and_register(warehouse: Path, registry, cfg: TrainConfig, progress: bool = True, align_to: str | None = None,
-                       no_align: bool = False, raw_dir: Path | None = None, echo=None):
+                       no_align: bool = False, raw_dir: Path | None = None):
     """Train on the warehouse's user_features, export, verify and write the next registry version,
     aligned to `align_to` (default: the latest version) unless `no_align`."""
     import duckdb
 
     from training.align import parent_embeddings, parent_encoder, plan_alignment
-    from userrep.registry import sync_registry_table
     from userrep.schema import groups_to_rows
 
     plan = plan_alignment(registry, cfg.latent_dim, align_to, no_align)
-    if echo:
-        echo(plan.reason)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         data = load_features(con, cfg.sample, cfg.seed)
         anchors, source = parent_embeddings(con, registry, plan.parent, data) if plan.parent else (None, None)
@@ -332,8 +329,6 @@ def train_and_register(warehouse: Path, registry, cfg: TrainConfig, progress: bo
         "aligned_to": plan.parent,
         "alignment": {**alignment, "plan": plan.reason},
     })
-    with duckdb.connect(str(warehouse)) as con:
-        sync_registry_table(con, registry)
     return manifest
 
 

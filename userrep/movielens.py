@@ -59,12 +59,13 @@ def suggest_horizons(days_since_last_event: np.ndarray) -> tuple[list[int], dict
 
 
 def dbt_vars(as_of: str, horizons: list[int]) -> str:
-    """The exact --vars argument for `dbt build` on the loaded data."""
+    """The exact --vars argument for `userrep build` (or `dbt build`) on the loaded data."""
     return "{as_of: " + as_of + ", horizons: [" + ", ".join(str(h) for h in horizons) + "]}"
 
 
 def load_movielens(path: str | Path, out: str | Path, holdout: str = "per-user", future_fraction: float = 0.2,
-                   future_days: int = 28, cf_dim: int = 32, tag_dim: int = 16, seed: int = 0) -> dict:
+                   future_days: int = 28, cf_dim: int = 32, tag_dim: int = 16, seed: int = 0, replace: bool = False) -> dict:
+    """Write the raw contract into `out`, which must be empty or absent unless `replace`."""
     src, out = Path(path), Path(out)
     if holdout not in HOLDOUTS:
         raise ValueError(f"unknown holdout {holdout!r}; expected one of {', '.join(HOLDOUTS)}")
@@ -73,9 +74,11 @@ def load_movielens(path: str | Path, out: str | Path, holdout: str = "per-user",
     for name in ("ratings.csv", "movies.csv"):
         if not (src / name).exists():
             raise FileNotFoundError(f"{src / name} not found: expected the MovieLens CSV layout (ratings.csv, movies.csv, tags.csv)")
-    if out.exists():
+    if out.exists() and any(out.iterdir()):
+        if not replace:
+            raise ValueError(f"{out} is not empty; pass --replace to overwrite what is there with MovieLens")
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"create view ratings as select * from read_csv({sql_string(src / 'ratings.csv')}, header = true)")

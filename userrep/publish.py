@@ -1,81 +1,142 @@
-"""`userrep publish`: registry versions become dbt model versions.
+"""`userrep publish` / `userrep unpublish`: registry versions become dbt model versions.
 
-Everything published lives in models/published/, rendered from published.json there: one
-one-line SQL file per representation version, the versions YAML (contracts, latest_version,
-deprecation dates), the stable latest view, the downstream examples pinned to a version and the
-exposures that declare them. In a deployment, commit models/published/ with the registry it names.
+Everything published lives in the deployment's HOME/published/ (a dbt model path), rendered
+from published.json there: one one-line SQL file per representation version, the versions YAML
+(contracts, latest_version, deprecation dates), the stable latest view, the downstream examples
+pinned to a version and the exposures that declare them. published.json also pins each version's
+identity: the sha256 of its manifest.json when it was published, which the SQL functions check,
+so a version re-signed in the registry afterwards is refused. Every published model is tagged
+`published` (`dbt build --select tag:published`). Keep HOME/published with the registry it names.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-import duckdb
 import yaml
 
-from userrep import config
-from userrep.registry import Registry, RegistryError, check_compatible, sync_registry_table, version_number
+from userrep.config import Deployment
+from userrep.registry import MANIFEST, Registry, RegistryError, check_compatible, sha256_file, version_number
+from userrep.warehouse import connect
 
 STATE = "published.json"
-EMPTY_STATE = {"representations": {}, "similar_users": None, "downstream": {}}
+TAG = "published"
 
 
-def published_dir() -> Path:
-    return config.project_dir() / "models" / "published"
+def empty_state() -> dict:
+    return {"representations": {}, "similar_users": None, "downstream": {}}
 
 
-def load_state() -> dict:
-    path = published_dir() / STATE
-    return json.loads(path.read_text()) if path.exists() else json.loads(json.dumps(EMPTY_STATE))
+def load_state(published: Path) -> dict:
+    path = Path(published) / STATE
+    return json.loads(path.read_text()) if path.exists() else empty_state()
 
 
-def publish_representation(version: str, warehouse: Path | None = None, registry: Registry | None = None,
+def downstream_path(task: str, version: str) -> str:
+    """A downstream version's directory under the registry root (the plugin's key for its pin)."""
+    return f"downstream/{task}/{version}"
+
+
+def manifest_pins(published: Path) -> dict[str, str]:
+    """Registry-relative version directory -> sha256 of its manifest.json when it was published."""
+    state = load_state(published)
+    pins = {v: entry.get("manifest_sha256") for v, entry in state["representations"].items()}
+    pins.update({downstream_path(task, entry["model_version"]): entry.get("manifest_sha256")
+                 for task, entry in state["downstream"].items()})
+    return {path: pin for path, pin in pins.items() if pin}
+
+
+def _pin(registry: Registry, version: str, already: dict | None) -> str:
+    """The manifest's sha256, refusing one that differs from the pin the version was published with."""
+    pin = sha256_file(registry.path(version) / MANIFEST)
+    if already and already.get("manifest_sha256") not in (None, pin):
+        raise RegistryError(
+            f"{version} was published with manifest sha256 {already['manifest_sha256'][:16]}, but "
+            f"{registry.path(version) / MANIFEST} now has {pin[:16]}: the version changed after it was published; "
+            "restore it, or train and publish a new version"
+        )
+    return pin
+
+
+def publish_representation(version: str, deployment: Deployment | None = None,
                            deprecation_date: str | None = None) -> dict:
-    """Add representation version `version` to the dbt project; refuses versions that cannot build."""
-    registry = registry or Registry()
+    """Add representation version `version` to the deployment; refuses versions that cannot build."""
+    deployment = deployment or Deployment.from_env()
+    registry = Registry(deployment.registry)
     manifest = registry.verify(version)  # present, and files match their sha256
     if manifest.kind != "representation":
         raise RegistryError(f"{version} is a {manifest.kind} model, not a representation")
-    with duckdb.connect(str(warehouse or config.warehouse_path())) as con:
+    with connect(deployment.warehouse) as con:
         check_compatible(con, manifest)
-        sync_registry_table(con, registry)
-    state = load_state()
-    state["representations"][version] = {"latent_dim": manifest.latent_dim, "deprecation_date": deprecation_date}
+    state = load_state(deployment.published)
+    pin = _pin(registry, version, state["representations"].get(version))
+    state["representations"][version] = {"latent_dim": manifest.latent_dim, "deprecation_date": deprecation_date,
+                                         "manifest_sha256": pin}
     if state["similar_users"] is None:
         state["similar_users"] = version  # the example stays pinned to the first version published
-    write_project_files(state)
+    write_project_files(state, deployment.published)
     return state
 
 
-def publish_downstream(task: str, model_version: str, representation_version: str, registry: Registry | None = None) -> dict:
+def publish_downstream(task: str, model_version: str, representation_version: str,
+                       deployment: Deployment | None = None) -> dict:
     """Score `task` model `model_version` on representation `representation_version`: the version it
     was trained on, or another version of the same space (moving it there needs no retraining)."""
     from python_udfs.catalog import downstream_registry
 
-    registry = registry or Registry()
-    state = load_state()
+    deployment = deployment or Deployment.from_env()
+    state = load_state(deployment.published)
     if representation_version not in state["representations"]:
         raise RegistryError(f"representation {representation_version} is not published; run `userrep publish {representation_version}`")
-    model = downstream_registry(registry.root, task).manifest(model_version)
-    space = model.extra.get("space") or registry.manifest(model.extra["representation_version"]).representation_space
-    target_space = registry.manifest(representation_version).representation_space
+    registry = downstream_registry(deployment.registry, task)
+    model = registry.verify(model_version)
+    representations = Registry(deployment.registry)
+    space = model.extra.get("space") or representations.manifest(model.extra["representation_version"]).representation_space
+    target_space = representations.manifest(representation_version).representation_space
     if target_space != space:
         raise RegistryError(
             f"{task} {model_version} was trained in representation space {space}, but {representation_version} is in space "
             f"{target_space}: its vectors mean something else; train a {task} model on {representation_version}")
+    previous = state["downstream"].get(task)
+    pin = _pin(registry, model_version, previous if previous and previous["model_version"] == model_version else None)
     state["downstream"][task] = {"model_version": model_version, "representation_version": representation_version,
-                                 "space": space}
-    write_project_files(state)
+                                 "space": space, "manifest_sha256": pin}
+    write_project_files(state, deployment.published)
     return state
 
 
-def move_downstream(task: str, representation_version: str, registry: Registry | None = None) -> dict:
+def move_downstream(task: str, representation_version: str, deployment: Deployment | None = None) -> dict:
     """Point the published `task` scores at another version of its space, keeping its model."""
-    state = load_state()
+    deployment = deployment or Deployment.from_env()
+    state = load_state(deployment.published)
     if task not in state["downstream"]:
         raise RegistryError(f"no published {task} model; run `userrep train-downstream {task} --version vN` first")
-    return publish_downstream(task, state["downstream"][task]["model_version"], representation_version, registry)
+    return publish_downstream(task, state["downstream"][task]["model_version"], representation_version, deployment)
+
+
+def unpublish(version: str, deployment: Deployment | None = None) -> dict:
+    """Take representation `version` out of the deployment's dbt project; refuses while a
+    downstream model is pinned to it. Its warehouse table and registry files stay."""
+    deployment = deployment or Deployment.from_env()
+    state = load_state(deployment.published)
+    if version not in state["representations"]:
+        live = ", ".join(sorted(state["representations"], key=version_number)) or "none"
+        raise RegistryError(f"{version} is not published in {deployment.published} (published: {live})")
+    pinned = sorted(f"{task}_scores" for task, entry in state["downstream"].items()
+                    if entry["representation_version"] == version)
+    if pinned:
+        raise RegistryError(
+            f"{version} cannot be unpublished: {', '.join(pinned)} is pinned to it; "
+            "train the task on another version first (userrep train-downstream TASK --version vN)"
+        )
+    del state["representations"][version]
+    if state["similar_users"] == version:  # the example moves to the newest version left, if any
+        remaining = sorted(state["representations"], key=version_number)
+        state["similar_users"] = remaining[-1] if remaining else None
+    write_project_files(state, deployment.published)
+    return state
 
 
 def _n(version: str) -> int:
@@ -83,7 +144,7 @@ def _n(version: str) -> int:
 
 
 def render(state: dict) -> dict[str, str]:
-    """File name -> content for models/published/."""
+    """File name -> content for HOME/published/."""
     versions = sorted(state["representations"], key=_n)
     if not versions:
         return {}
@@ -124,7 +185,8 @@ def render(state: dict) -> dict[str, str]:
         entry = state["representations"][v]
         cols = columns(entry["latent_dim"])
         cols[2]["data_tests"][0]["accepted_values"]["arguments"]["values"] = [v]
-        item = {"v": _n(v), "defined_in": f"user_representation_{v}", "columns": cols}
+        item = {"v": _n(v), "defined_in": f"user_representation_{v}",
+                "config": {"meta": {"manifest_sha256": entry.get("manifest_sha256")}}, "columns": cols}
         if entry.get("deprecation_date"):
             item["deprecation_date"] = entry["deprecation_date"]
         version_entries.append(item)
@@ -137,13 +199,13 @@ def render(state: dict) -> dict[str, str]:
                 "join on user_id and pin the version your model was trained on."
             ),
             "latest_version": _n(versions[-1]),
-            "config": {"contract": {"enforced": True}, "access": "public"},
+            "config": {"contract": {"enforced": True}, "access": "public", "tags": [TAG]},
             "versions": version_entries,
         },
         {
             "name": "user_representation_latest",
             "description": "Grain: one row per user. A view on the latest representation version, for ad-hoc SQL only.",
-            "config": {"access": "public"},
+            "config": {"access": "public", "tags": [TAG]},
         },
     ]
     if state["similar_users"]:
@@ -151,9 +213,9 @@ def render(state: dict) -> dict[str, str]:
             "name": "similar_users",
             "description": (
                 "Grain: one row per cohort user x neighbour (top 10). Cosine neighbours of recently signed-up "
-                f"users, pinned to representation {state['similar_users']}."
+                f"users, pinned to representation {state['similar_users']}. Rebuilt by dbt build, not by userrep refresh."
             ),
-            "config": {"access": "public"},
+            "config": {"materialized": "table", "access": "public", "tags": [TAG]},
             "data_tests": [{"unique_combination": {"arguments": {"columns": ["user_id", "neighbour_id"]}}}],
         })
     for task, entry in sorted(state["downstream"].items()):
@@ -161,9 +223,10 @@ def render(state: dict) -> dict[str, str]:
             "name": f"{task}_scores",
             "description": (
                 f"Grain: one row per user. Scores of the {task} task model {entry['model_version']} (representation "
-                f"space {entry.get('space', entry['representation_version'])}) on representation {entry['representation_version']}."
+                f"space {entry.get('space', entry['representation_version'])}) on representation "
+                f"{entry['representation_version']}; a refresh rescores the re-encoded users."
             ),
-            "config": {"access": "public"},
+            "config": {"access": "public", "tags": [TAG], "meta": {"manifest_sha256": entry.get("manifest_sha256")}},
             "columns": [{"name": "user_id", "data_tests": ["not_null", "unique"]},
                         {"name": "score", "data_tests": ["not_null"]}],
         })
@@ -194,12 +257,16 @@ def render(state: dict) -> dict[str, str]:
     return files
 
 
-def write_project_files(state: dict) -> None:
-    directory = published_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+def write_project_files(state: dict, directory: Path) -> None:
+    """Render `state` into `directory`, removing only files an earlier render wrote there."""
+    directory = Path(directory)
     files = render(state)
-    for stale in directory.iterdir():
-        if stale.name not in files:
-            stale.unlink()
-    for name, content in files.items():
-        (directory / name).write_text(content)
+    for stale in set(render(load_state(directory))) - set(files):
+        (directory / stale).unlink(missing_ok=True)
+    if files:
+        directory.mkdir(parents=True, exist_ok=True)
+    # published.json last: it names what the other files hold
+    for name in sorted(files, key=lambda n: n == STATE):
+        temporary = directory / f".{name}.tmp"
+        temporary.write_text(files[name])
+        os.replace(temporary, directory / name)

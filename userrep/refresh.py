@@ -1,34 +1,39 @@
 """`userrep refresh`: the near-real-time path. New event files and new users reach every
-published representation, recomputing and re-encoding only the users whose features changed."""
+published representation and the downstream scores pinned to it, recomputing, re-encoding and
+rescoring only the users whose features changed."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
 
-import duckdb
+from userrep.config import Deployment
+from userrep.dbt import deployment_for, run_dbt
+from userrep.publish import load_state
+from userrep.registry import version_number
+from userrep.warehouse import connect
 
-from userrep import config
-from userrep.dbt import run_dbt
 
-
-def refresh(**dbt_kwargs) -> dict:
+def refresh(deployment: Deployment | None = None, dbt_vars: dict | None = None, wait_seconds: float = 0,
+            **dbt_kwargs) -> dict:
+    """dbt_kwargs: run_dbt's path overrides (home, raw_dir, warehouse, registry, project, target_path)."""
+    paths = {k: dbt_kwargs.pop(k) for k in ("home", "raw_dir", "warehouse", "registry") if k in dbt_kwargs}
+    deployment = deployment_for(deployment, **paths)
     started = dt.datetime.now(dt.timezone.utc)
     clock = time.perf_counter()
-    run_dbt(["run", "--select", "tag:nrt"], **dbt_kwargs)
+    run_dbt(["run", "--select", "tag:nrt"], dbt_vars, deployment=deployment, wait_seconds=wait_seconds, **dbt_kwargs)
     seconds = time.perf_counter() - clock
-    warehouse = dbt_kwargs.get("warehouse") or config.warehouse_path()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        def changed(table: str) -> int:
-            return con.execute(f"select count(*) from {table} where updated_at >= ?", [started]).fetchone()[0]
+    published = load_state(deployment.published)
+    with connect(deployment.warehouse) as con:
+        def changed(table: str, column: str = "updated_at") -> int:
+            return con.execute(f"select count(*) from {table} where {column} >= ?", [started]).fetchone()[0]
 
-        versions = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where regexp_matches(table_name, '^user_representation_v[0-9]+$') order by 1"
-        ).fetchall()]
         return {
             "seconds": round(seconds, 2),
-            "new_event_files": con.execute("select count(*) from int_event_files_loaded where loaded_at >= ?", [started]).fetchone()[0],
+            "new_event_files": con.execute(
+                "select count(*) from run_plan_event_files where planned_at >= ? and change = 'new'", [started.replace(tzinfo=None)]).fetchone()[0],
             "users": con.execute("select count(*) from user_features").fetchone()[0],
             "users_with_new_features": changed("user_features"),
-            "re_encoded": {name.removeprefix("user_representation_"): changed(name) for name in versions},
+            "re_encoded": {v: changed(f"user_representation_{v}") for v in sorted(published["representations"], key=version_number)},
+            "rescored": {task: changed(f"{task}_scores", "computed_at") for task in sorted(published["downstream"])},
         }

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from userrep import config
+from userrep.config import Deployment
 from userrep.schema import FeatureGroup, groups_from_rows, input_dim, read_feature_schema, schema_hash
 
 VERSION_PATTERN = re.compile(r"^v(\d+)$")
@@ -97,7 +97,7 @@ def version_number(version: str) -> int:
 
 class Registry:
     def __init__(self, root: Path | str | None = None):
-        self.root = Path(root) if root else config.registry_dir()
+        self.root = Path(root) if root else Deployment.from_env().registry
 
     def versions(self) -> list[str]:
         if not self.root.exists():
@@ -167,6 +167,8 @@ class Registry:
                 for p in staging.iterdir():
                     with open(p, "rb") as f:
                         os.fsync(f.fileno())
+                # mkdtemp makes the directory private (0700): give it the mode any new directory gets
+                os.chmod(staging, 0o777 & ~current_umask())
                 target = self.root / version
                 if target.exists():
                     raise RegistryError(f"{target} already exists; versions are immutable")
@@ -175,6 +177,12 @@ class Registry:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             return manifest
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
 
 
 def check_compatible(con, manifest: Manifest) -> None:
@@ -191,24 +199,3 @@ def check_compatible(con, manifest: Manifest) -> None:
         f"{manifest.feature_schema_hash[:12]}... (groups added/removed/changed: {', '.join(changes[:10]) or 'order'}). "
         "Train a new version on the current features."
     )
-
-
-def sync_registry_table(con, registry: Registry) -> int:
-    """(Re)write the warehouse table representation_models: one row per registry version."""
-    rows = []
-    for version in registry.versions():
-        m = registry.manifest(version)
-        rows.append(
-            (m.version, m.kind, m.created_at, m.parent_version, m.feature_schema_hash, m.input_dim, m.latent_dim,
-             m.training_data.get("as_of"), m.training_data.get("rows"), json.dumps(m.metrics, sort_keys=True),
-             str(registry.path(version)), m.representation_space, m.aligned_to)
-        )
-    con.execute(
-        """create or replace table representation_models (
-             model_version varchar primary key, kind varchar, created_at timestamptz, parent_version varchar,
-             feature_schema_hash varchar, input_dim integer, latent_dim integer, trained_as_of date,
-             training_rows bigint, metrics json, path varchar, space varchar, aligned_to varchar)"""
-    )
-    if rows:
-        con.executemany("insert into representation_models values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return len(rows)

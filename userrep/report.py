@@ -131,7 +131,8 @@ def plot_map(data: EvalData, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(results: dict, data: EvalData, out: Path, loss_curve: Path | None) -> Path:
+def write_report(results: dict, data: EvalData, out: Path, loss_curve: Path | None, cost_dir: Path | None = None) -> Path:
+    """cost_dir: where `userrep cost` wrote its measurement, for the report's section on it."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(results, indent=2, sort_keys=True, default=float))
     for cohort in COHORTS:
@@ -167,6 +168,10 @@ def write_report(results: dict, data: EvalData, out: Path, loss_curve: Path | No
                   "Mean squared error of decoder(encoder(x)) over the group's variance (0 is perfect, 1 is no better than the mean).",
                   "", "| group | kind | dim | normalised MSE |", "|---|---|---|---|"]
         lines += [f"| {r['group']} | {r['kind']} | {r['dim']} | {r['normalised_mse']:.3f} |" for r in results["reconstruction"]]
+    if cost_dir is not None:
+        from userrep.cost import report_section
+
+        lines += ["", *report_section(cost_dir, out)]
     lines += ["", "## Plots", "", "![all users](metrics_all.png)", "", "![cold start](metrics_cold_start.png)", "",
               "![heavy users](metrics_heavy.png)", "", "![map](representation_map.png)", ""]
     if (out / "loss_curve.png").exists():

@@ -382,17 +382,26 @@ def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool 
     2 * plays_per_user - 1 plays (mean plays_per_user) for each of
     `users` existing users (on the latest day, or the day after with `next_day`), some late events
     from the last `late_days` days, exact copies of already-landed events (from the file with the
-    latest event), and `new_users` who just signed up with onboarding picks and no events yet.
+    latest event), and `new_users` who just signed up, with onboarding picks when the data has an
+    onboarding file, and no events yet. Weights and event types are drawn from that latest file, so
+    a batch looks like the data it joins (seconds played, ratings, ...).
     Reads the files' statistics and one file, not the whole history: a landing must not evict
-    the warehouse from memory before the refresh it feeds."""
+    the warehouse from memory before the refresh it feeds. Completes or leaves nothing: every file
+    is written under a temporary name and renamed into place at the end."""
     raw = Path(raw)
     rng = np.random.default_rng([seed, 99])
     events_dir = raw / "events"
-    latest_file, latest_ts = max(((path, _latest_ts(path)) for path in sorted(events_dir.glob("*.parquet"))), key=lambda f: f[1])
+    event_files = sorted(events_dir.glob("*.parquet"))
+    if not event_files:
+        raise FileNotFoundError(f"no event files in {events_dir}: a batch lands next to an existing history")
+    latest_file, latest_ts = max(((path, _latest_ts(path)) for path in event_files), key=lambda f: f[1])
     last_day = int(np.datetime64(latest_ts, "D").astype(np.int64))
     day = last_day + (1 if next_day else 0)
-    items = pq.read_table(raw / "items.parquet").column("item_id").to_numpy(zero_copy_only=False)
-    known_users = pq.read_table(raw / "users.parquet").column("user_id").to_numpy(zero_copy_only=False)
+    items = pq.read_table(raw / "items.parquet", columns=["item_id"]).column("item_id").to_numpy(zero_copy_only=False)
+    users_table = pq.read_table(raw / "users.parquet")
+    known_users = users_table.column("user_id").to_numpy(zero_copy_only=False)
+    existing = pq.read_table(latest_file)
+    existing = existing.select([name for name in EVENT_SCHEMA.names if name in existing.column_names])
 
     chosen = rng.choice(known_users, size=min(users, len(known_users)), replace=False)
     per_user = rng.integers(1, 2 * plays_per_user, len(chosen))
@@ -401,25 +410,32 @@ def land_batch(raw: Path, users: int, new_users: int, seed: int, next_day: bool 
     late = rng.random(len(e_user)) < 0.2
     days = np.where(late, day - rng.integers(1, late_days + 1, len(e_user)), day)
     ts = (days * SECONDS_PER_DAY + offsets_s) * 1_000_000
+    like = existing.take(rng.integers(0, existing.num_rows, len(e_user)))  # each play's weight and type
     fresh = pa.table(
         {
             "user_id": pa.array(e_user),
             "item_id": pa.array(rng.choice(items, len(e_user))),
             "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
-            "weight": pa.array(np.round(rng.uniform(5, 300, len(e_user)), 1)),
-            "event_type": pa.array(["play"] * len(e_user)),
-        },
-        schema=EVENT_SCHEMA,
-    )
-    existing = pq.read_table(latest_file, columns=EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+            **{name: like.column(name) for name in existing.column_names if name not in ("user_id", "item_id", "ts")},
+        }
+    ).cast(existing.schema)
     copies = existing.take(rng.choice(existing.num_rows, min(duplicates, existing.num_rows), replace=False))
-    batch = pa.concat_tables([fresh, copies])
-    part = len(list(events_dir.glob("part-*.parquet")))
-    pq.write_table(batch, events_dir / f"part-{part:05d}.parquet")
+    parts = [int(p.stem.removeprefix("part-")) for p in events_dir.glob("part-*.parquet") if p.stem[5:].isdigit()]
+    name = f"part-{max(parts, default=-1) + 1:05d}.parquet"
 
+    staged: dict[Path, pa.Table] = {events_dir / name: pa.concat_tables([fresh, copies])}
     if new_users:
-        _add_new_users(raw, rng, new_users, day, known_users, items)
-    return {"file": f"part-{part:05d}.parquet", "events": int(len(e_user)), "late_events": int(late.sum()),
+        staged.update(_new_users(raw, rng, new_users, day, users_table))
+    temporaries = {path: path.with_name(f".{path.name}.landing") for path in staged}
+    try:
+        for path, table in staged.items():
+            pq.write_table(table, temporaries[path])
+        for path in sorted(staged, key=lambda p: p.parent == events_dir):  # the event file last
+            temporaries[path].replace(path)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+    return {"file": name, "events": int(len(e_user)), "late_events": int(late.sum()),
             "duplicate_events": copies.num_rows, "users_with_events": int(len(chosen)), "new_users": new_users}
 
 
@@ -433,11 +449,16 @@ def _latest_ts(path: Path) -> np.datetime64:
     return pq.read_table(path, columns=["ts"]).column("ts").to_numpy().max()
 
 
-def _add_new_users(raw: Path, rng, new_users: int, day: int, known_users, items) -> None:
-    """Users who signed up a minute before the end of `day`, with onboarding picks and no events."""
-    users_table = pq.read_table(raw / "users.parquet")
-    start = len(known_users)
-    ids = np.char.add("u", np.char.zfill(np.arange(start, start + new_users).astype(str), 7))
+def _new_users(raw: Path, rng, new_users: int, day: int, users_table: pa.Table) -> dict[Path, pa.Table]:
+    """users.parquet (and onboarding.parquet when there is one) with `new_users` more users who
+    signed up a minute before the end of `day`; their attributes and picks are drawn from the data's."""
+    taken = set(users_table.column("user_id").to_pylist())
+    fresh_ids, n = [], len(taken)
+    while len(fresh_ids) < new_users:
+        if f"u{n:07d}" not in taken:
+            fresh_ids.append(f"u{n:07d}")
+        n += 1
+    ids = np.array(fresh_ids)
     signup = np.full(new_users, (day * SECONDS_PER_DAY + SECONDS_PER_DAY - 60) * 1_000_000)
     newcomers = pa.table(
         {
@@ -447,15 +468,13 @@ def _add_new_users(raw: Path, rng, new_users: int, day: int, known_users, items)
                for c in users_table.column_names if c not in ("user_id", "signup_ts")},
         }
     ).cast(users_table.schema)
-    pq.write_table(pa.concat_tables([users_table, newcomers]), raw / "users.parquet")
-    onboarding = pq.read_table(raw / "onboarding.parquet")
-    picks = np.repeat(ids, 4)
-    popular_tracks = [i for i in items if i.startswith("t")][:200]
-    pq.write_table(
-        pa.concat_tables([onboarding, pa.table({
+    tables = {raw / "users.parquet": pa.concat_tables([users_table, newcomers])}
+    if (raw / "onboarding.parquet").exists():
+        onboarding = pq.read_table(raw / "onboarding.parquet")
+        picks = np.repeat(ids, 4)
+        tables[raw / "onboarding.parquet"] = pa.concat_tables([onboarding, pa.table({
             "user_id": pa.array(picks),
-            "item_id": pa.array(rng.choice(popular_tracks, len(picks))),
+            "item_id": pa.array(rng.choice(onboarding.column("item_id").to_numpy(zero_copy_only=False), len(picks))),
             "ts": pa.array(np.repeat(signup + 30_000_000, 4), pa.timestamp("us", tz="UTC")),
-        }).cast(onboarding.schema)]),
-        raw / "onboarding.parquet",
-    )
+        }).cast(onboarding.schema)])
+    return tables

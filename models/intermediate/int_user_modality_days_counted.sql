@@ -1,16 +1,35 @@
--- depends_on: {{ ref('stg_raw__users') }}
--- depends_on: {{ ref('stg_raw__as_of') }}
--- depends_on: {{ ref('stg_raw__event_file_user_days') }}
--- depends_on: {{ ref('base_raw__events') }}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['user_id', 'event_day'],
-        on_schema_change='fail',
-        post_hook=["{{ insert_remaining_ranges(user_modality_days_sql) }}", "{{ prune_days_before_window() }}"]
-    )
-}}
-{#- Grain: user x modality x day. Event counts and engagement for the activity features.
-    Incremental like int_user_encoder_days_summed: only (user, day) pairs touched by new event files. -#}
-{{ user_modality_days_sql(user_chunks(ref('stg_raw__users'))[0]) }}
+{{ config(materialized='ranged_incremental', unique_key=['user_id', 'event_day'], prune_before_window='event_day',
+          tags=['plan_work']) }}
+{#-
+  Grain: user x modality x day, for the days the longest horizon reaches: event counts and
+  engagement, for the activity features. A refresh recomputes the (user, day) pairs whose item days
+  this run rebuilt.
+-#}
+{%- set plan = run_plan() %}
+
+with item_days as (
+    select *
+    from {{ ref('int_user_item_days') }}
+    where {{ planned_users(plan, 'user_id') }}
+        and {{ user_range('user_id') }}
+        {%- if plan.incremental %}
+        and (user_id, event_day) in (
+            select user_id, event_day from {{ ref('int_user_item_days') }} where built_at > {{ plan.work_since }}
+        )
+        {%- endif %}
+),
+
+items as (
+    select * from {{ ref('stg_raw__items') }}
+)
+
+select
+    item_days.user_id,
+    items.modality,
+    item_days.event_day,
+    sum(item_days.event_count) as event_count,
+    sum(item_days.weight_sum) as weight_sum,
+    {{ run_started_at_sql() }} as built_at
+from item_days
+inner join items on items.item_id = item_days.item_id
+group by item_days.user_id, items.modality, item_days.event_day

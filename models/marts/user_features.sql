@@ -1,29 +1,145 @@
--- depends_on: {{ ref('stg_raw__as_of') }}
--- depends_on: {{ ref('int_users_refreshed') }}
--- depends_on: {{ ref('stg_raw__users') }}
--- depends_on: {{ ref('stg_raw__items') }}
--- depends_on: {{ ref('stg_raw__item_embeddings') }}
--- depends_on: {{ ref('feature_schema') }}
--- depends_on: {{ ref('int_users_last_active') }}
--- depends_on: {{ ref('int_user_encoder_horizons_averaged') }}
--- depends_on: {{ ref('int_user_onboarding_averaged') }}
--- depends_on: {{ ref('int_user_modality_activity_summarized') }}
-{{
-    config(
-        materialized='incremental',
-        unique_key='user_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        post_hook=["{{ insert_remaining_ranges(user_features_sql) }}"]
-    )
-}}
+{{ config(materialized='ranged_incremental', unique_key='user_id', tags=['plan_work']) }}
 {#-
   Grain: one row per user in stg_raw__users (users without events included). `features` is the
-  canonical FLOAT vector described by feature_schema; missing groups are zeros with a presence
-  flag of 0, never NULL or NaN.
-  Incremental: recomputes the users in int_users_refreshed and rewrites only rows whose features
-  changed, so untouched users keep their updated_at and are not re-encoded.
-  A full build runs one statement per user range (user_ranges.sql); an incremental run filters
-  every input by the refreshed users as a constant list (up to 20k users).
+  FLOAT vector laid out by feature_schema, one list per group in its order; missing signal is
+  zeros with the group's presence flag 0, never NULL or NaN. A refresh recomputes the plan's users
+  and writes only the rows whose features changed, so an unchanged user keeps its updated_at and
+  is not re-encoded.
 -#}
-{{ user_features_sql(refreshed_users_predicate() if is_incremental() else user_chunks(ref('stg_raw__users'))[0]) }}
+{%- set plan = run_plan() %}
+{%- set layout = feature_layout() %}
+{%- set group_index = {} %}{% for group in layout %}{% do group_index.update({group.name: group.index}) %}{% endfor %}
+{%- set scope = planned_users(plan, 'user_id') ~ ' and ' ~ user_range('user_id') %}
+
+with users as (
+    select * from {{ ref('stg_raw__users') }} where {{ scope }}
+),
+
+horizon_means as (
+    select * from {{ ref('int_user_encoder_horizons_averaged') }} where {{ scope }}
+),
+
+onboarding_means as (
+    select * from {{ ref('int_user_onboarding_averaged') }} where {{ scope }}
+),
+
+activity as (
+    select * from {{ ref('int_user_modality_activity_summarized') }} where {{ scope }}
+),
+
+last_active as (
+    select * from {{ ref('int_users_last_active') }} where {{ scope }}
+),
+
+feature_schema as (
+    select max(schema_hash) as schema_hash from {{ ref('feature_schema') }}
+),
+
+-- one row per user with each (encoder, horizon) mean as column g<group index> and its weight beside it
+horizon_means_by_user as (
+    select
+        user_id,
+        {%- for group in layout if group.kind == 'behaviour_mean' %}
+        max(case when encoder = {{ sql_string(group.encoder) }} and horizon_days = {{ group.horizon }} then mean_embedding end)
+            as g{{ group.index }},
+        max(case when encoder = {{ sql_string(group.encoder) }} and horizon_days = {{ group.horizon }} then weight end)
+            as g{{ group.index }}_weight,
+        {%- endfor %}
+        count(*) as horizon_rows
+    from horizon_means
+    group by user_id
+),
+
+onboarding_means_by_user as (
+    select
+        user_id,
+        {%- for group in layout if group.kind == 'onboarding_mean' %}
+        max(case when encoder = {{ sql_string(group.encoder) }} then mean_embedding end) as g{{ group.index }},
+        {%- endfor %}
+        count(*) as onboarding_rows
+    from onboarding_means
+    group by user_id
+),
+
+activity_by_user as (
+    select
+        user_id,
+        {%- for group in layout if group.kind == 'activity' %}
+        max(case when modality = {{ sql_string(group.modality) }} then event_count_{{ group.horizon }}d end) as g{{ group.index }},
+        {%- endfor %}
+        count(*) as activity_rows
+    from activity
+    group by user_id
+),
+
+{#- each group's FLOAT list, in layout order -#}
+{%- set lists = [] %}
+{%- for group in layout %}
+  {%- if group.kind == 'behaviour_mean' %}
+    {%- do lists.append('coalesce(horizon_means.g' ~ group.index ~ ', ' ~ zeros(group.dim) ~ ')') %}
+  {%- elif group.kind == 'onboarding_mean' %}
+    {%- do lists.append('coalesce(onboarding_means.g' ~ group.index ~ ', ' ~ zeros(group.dim) ~ ')') %}
+  {%- elif group.kind == 'activity' %}
+    {%- do lists.append(float_list(['ln(1 + coalesce(activity.g' ~ group.index ~ ', 0))'])) %}
+  {%- elif group.kind == 'recency' %}
+    {%- do lists.append(float_list(['coalesce(' ~ dbt.datediff('last_active.last_event_day', plan.as_of, 'day') ~ ', 0)'])) %}
+  {%- elif group.kind == 'tenure' %}
+    {%- do lists.append(float_list(['greatest(' ~ dbt.datediff('cast(users.signup_ts as date)', plan.as_of, 'day') ~ ', 0)'])) %}
+  {%- elif group.kind == 'categorical' %}
+    {%- set values = fromjson(group.detail) %}
+    {%- set column = 'users.' ~ quote_name(group.name) %}
+    {%- set slots = [] %}
+    {#- a user without a value has every slot 0 -#}
+    {%- for value in values %}{% do slots.append('cast(coalesce(' ~ column ~ ' = ' ~ sql_string(value) ~ ', false) as float)') %}{% endfor %}
+    {#- when the values were capped, the last slot is every other value -#}
+    {%- if group.dim > values | length %}
+      {%- do slots.append('cast(' ~ column ~ ' is not null and not ' ~ in_list(column, values) ~ ' as float)') %}
+    {%- endif %}
+    {%- do lists.append(float_list(slots)) %}
+  {%- elif group.kind == 'presence' and group.detail.endswith('__onboarding_mean') %}
+    {%- do lists.append(float_list(['cast(onboarding_means.g' ~ group_index[group.detail] ~ ' is not null as float)'])) %}
+  {%- elif group.kind == 'presence' and group.encoder %}
+    {%- do lists.append(float_list(['cast(coalesce(horizon_means.g' ~ group_index[group.detail] ~ '_weight, 0) > 0 as float)'])) %}
+  {%- elif group.kind == 'presence' %}
+    {%- do lists.append(float_list(['cast(last_active.last_event_day is not null as float)'])) %}
+  {%- else %}
+    {{ exceptions.raise_compiler_error("user_features: feature group " ~ group.name ~ " has unknown kind " ~ group.kind) }}
+  {%- endif %}
+{%- endfor %}
+
+computed as (
+    select
+        users.user_id,
+        {{ concat_lists(lists) }} as features,
+        feature_schema.schema_hash as feature_schema_hash
+    from users
+    cross join feature_schema
+    left join horizon_means_by_user as horizon_means on horizon_means.user_id = users.user_id
+    left join onboarding_means_by_user as onboarding_means on onboarding_means.user_id = users.user_id
+    left join activity_by_user as activity on activity.user_id = users.user_id
+    left join last_active on last_active.user_id = users.user_id
+),
+
+hashed as (
+    select
+        user_id,
+        features,
+        {{ hash64(['features']) }} as features_hash,
+        feature_schema_hash,
+        {{ plan.as_of }} as as_of,
+        {{ dbt.current_timestamp() }} as updated_at
+    from computed
+)
+
+select *
+from hashed
+{%- if plan.incremental %}
+-- only rows whose features changed: comparing 64-bit hashes avoids reading every stored vector
+where not exists (
+    select 1 from {{ this }} as previous
+    where previous.user_id = hashed.user_id
+        and previous.features_hash = hashed.features_hash
+        and previous.feature_schema_hash = hashed.feature_schema_hash
+        and previous.as_of = hashed.as_of
+)
+{%- endif %}

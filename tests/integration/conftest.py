@@ -1,5 +1,6 @@
 """A tiny generated world, built with dbt once per test session, each world in its own copy of
-the dbt project (publishing writes models/published/ there, never into the repository)."""
+the dbt project and its own deployment root (publishing writes ROOT/published/, never into the
+repository)."""
 
 from __future__ import annotations
 
@@ -29,14 +30,16 @@ class World:
     def connect(self, read_only=True):
         return duckdb.connect(str(self.warehouse), read_only=read_only)
 
+    published = property(lambda self: self.root / "published")
+
     def dbt(self, args, dbt_vars=None):
-        return run_dbt(args, dbt_vars, raw_dir=self.raw, warehouse=self.warehouse, target_path=self.target,
+        return run_dbt(args, dbt_vars, home=self.root, raw_dir=self.raw, warehouse=self.warehouse, target_path=self.target,
                        registry=self.registry, project=self.project)
 
     @contextmanager
     def env(self):
         """USERREP_* pointing at this world, for in-process commands (publish, train, refresh)."""
-        names = {"USERREP_RAW_DIR": self.raw, "USERREP_WAREHOUSE": self.warehouse,
+        names = {"USERREP_HOME": self.root, "USERREP_RAW_DIR": self.raw, "USERREP_WAREHOUSE": self.warehouse,
                  "USERREP_REGISTRY": self.registry, "USERREP_PROJECT_DIR": self.project}
         saved = {k: os.environ.get(k) for k in names}
         os.environ.update({k: str(v) for k, v in names.items()})
@@ -60,16 +63,12 @@ def clone_world(source: World, root: Path, deployment: bool = False) -> World:
     `deployment`, its published models and registry too, but not its warehouse."""
     world = World(root)
     if deployment:
-        copy_project(world.project, source=source.project, with_published=True)
+        copy_project(world.project, source=source.project)
         shutil.copytree(source.registry, world.registry)
+        shutil.copytree(source.published, world.published)
     else:
         copy_project(world.project)
         shutil.copy(source.warehouse, world.warehouse)
-        # processed event files are known by absolute path: point them at the copy's raw files,
-        # as if the raw directory had never moved (else the next run would redo every file)
-        with duckdb.connect(str(world.warehouse)) as con:
-            con.execute("update int_event_files_loaded set source_file = replace(source_file, ?, ?)",
-                        [str(source.raw.resolve()), str(world.raw.resolve())])
     shutil.copytree(source.raw, world.raw)
     return world
 
@@ -90,5 +89,5 @@ def deploy_v1(world: World, train_config) -> World:
     with world.env():
         train_and_register(world.warehouse, Registry(), train_config, progress=False)
         publish_representation("v1")
-    world.dbt(["build", "--select", "path:models/published"])
+    world.dbt(["build", "--select", "tag:published"])
     return world

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import scipy.sparse as sp
+import yaml
 
 DAY_US = 86_400_000_000
 
@@ -15,8 +16,15 @@ def _days(column) -> np.ndarray:
     return column.to_numpy().astype("datetime64[us]").astype(np.int64) // DAY_US
 
 
-def reference_features(raw: Path, horizons=(7, 30, 180)) -> tuple[list[str], list[str], np.ndarray, int]:
+def project_horizons() -> list[int]:
+    """The horizons var as dbt_project.yml sets it."""
+    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
+    return sorted(project["vars"]["horizons"])
+
+
+def reference_features(raw: Path, horizons=None) -> tuple[list[str], list[str], np.ndarray, int]:
     """Returns (user_ids, group_names, features[n_users, D], as_of_day)."""
+    horizons = horizons or project_horizons()
     users = pq.read_table(raw / "users.parquet")
     user_ids = np.array(users.column("user_id").to_pylist())
     user_index = {u: i for i, u in enumerate(user_ids)}

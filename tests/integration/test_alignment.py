@@ -36,7 +36,7 @@ def planted_labels(world, users):
 @pytest.fixture(scope="module")
 def chain(built_world, tmp_path_factory):
     """v1 published with a downstream model on it, then v2 aligned to v1 (the default) and v3
-    trained with --no-align, both published and built."""
+    trained with --no-align, both published and built (the downstream scores still on v1)."""
     world = deploy_v1(clone_world(built_world, tmp_path_factory.mktemp("aligned")), TINY)
     with world.env():
         registry = Registry()
@@ -48,7 +48,7 @@ def chain(built_world, tmp_path_factory):
                                 no_align=True, raw_dir=world.raw)
         publish_representation("v2")
         publish_representation("v3")
-    world.dbt(["build", "--select", "path:models/published"])
+    world.dbt(["build", "--select", "tag:published"])
     return world, registry, (registry.manifest("v1"), v2, v3), task
 
 
@@ -73,12 +73,11 @@ def test_a_model_fitted_on_v1_keeps_its_auc_on_the_aligned_v2_and_not_on_an_unal
     assert kept["unaligned"]["mean"] < 0.9, kept["unaligned"]  # another space: the v1 model is lost there
 
 
-def registry_with_v1(world, registry, root):
-    """A registry holding only v1 and a copy of the world's warehouse (training lists its registry there)."""
+def registry_with_v1(registry, root):
+    """Another registry holding only v1: the next version there is v2 again."""
     other = Registry(root / "registry")
     shutil.copytree(registry.path("v1"), other.path("v1"))
-    shutil.copy(world.warehouse, root / "warehouse.duckdb")
-    return other, root / "warehouse.duckdb"
+    return other
 
 
 def test_evaluate_compares_an_aligned_version_with_its_parent_and_an_unaligned_retrain(chain):
@@ -93,20 +92,19 @@ def test_evaluate_compares_an_aligned_version_with_its_parent_and_an_unaligned_r
 
 def test_an_aligned_retrain_is_deterministic(chain, tmp_path):
     world, registry, _, _ = chain
-    again, warehouse = registry_with_v1(world, registry, tmp_path)
-    train_and_register(warehouse, again, TrainConfig(**{**TINY.__dict__, "seed": 1}), progress=False)
+    again = registry_with_v1(registry, tmp_path)
+    train_and_register(world.warehouse, again, TrainConfig(**{**TINY.__dict__, "seed": 1}), progress=False)
     _, x = features(world)
     assert np.array_equal(encode_with(registry, registry.manifest("v2"), x), encode_with(again, again.manifest("v2"), x))
 
 
 def test_a_different_latent_size_starts_a_new_space(chain, tmp_path):
     world, registry, _, _ = chain
-    other, warehouse = registry_with_v1(world, registry, tmp_path)
-    said = []
-    manifest = train_and_register(warehouse, other, TrainConfig(**{**TINY.__dict__, "latent_dim": 6, "steps": 20}),
-                                  progress=False, echo=said.append)
+    other = registry_with_v1(registry, tmp_path)
+    manifest = train_and_register(world.warehouse, other, TrainConfig(**{**TINY.__dict__, "latent_dim": 6, "steps": 20}),
+                                  progress=False)
     assert (manifest.space, manifest.aligned_to) == ("v2", None)
-    assert "different sizes cannot share a space" in said[0]
+    assert "different sizes cannot share a space" in manifest.alignment["plan"]
 
 
 def test_a_downstream_function_scores_its_space_and_refuses_another_naming_both(chain):
@@ -124,22 +122,24 @@ def test_a_downstream_function_scores_its_space_and_refuses_another_naming_both(
 def test_publish_moves_a_downstream_model_within_its_space_only(chain):
     world, _, _, task = chain
     with world.env():
-        move_downstream("podcast_propensity", "v2")
-        assert load_state()["downstream"]["podcast_propensity"] == {
-            "model_version": task.version, "representation_version": "v2", "space": "v1"}
         with pytest.raises(RegistryError, match="trained in representation space v1, but v3 is in space v3"):
             move_downstream("podcast_propensity", "v3")
-    world.dbt(["build", "--select", "podcast_propensity_scores"])
+        move_downstream("podcast_propensity", "v2")
+    entry = load_state(world.published)["downstream"]["podcast_propensity"]
+    assert (entry["model_version"], entry["representation_version"], entry["space"]) == (task.version, "v2", "v1")
+    world.dbt(["build", "--select", "podcast_propensity_scores"])  # incremental: every user is rescored on v2
     with world.connect() as con:
         scored = con.execute("select count(*), count(distinct representation_version), any_value(representation_version) "
                              "from podcast_propensity_scores").fetchone()
+        spaces = con.execute("select model_version, space, aligned_to from representation_models order by 1").fetchall()
     assert scored == (400, 1, "v2")
+    assert spaces == [("v1", "v1", None), ("v2", "v1", "v1"), ("v3", "v3", None)]
 
 
 def test_a_new_feature_layout_aligns_on_the_parents_stored_vectors(built_world, tmp_path):
     world = deploy_v1(clone_world(built_world, tmp_path / "relayout"), TINY)
     # another layout: one horizon fewer; the v1 encoder cannot read it, its table still holds its vectors
-    world.dbt(["build", "--full-refresh", "--exclude", "path:models/published"], {"horizons": [7, 30]})
+    world.dbt(["build", "--full-refresh", "--exclude", "tag:published"], {"horizons": [7, 30]})
     with world.env():
         v2 = train_and_register(world.warehouse, Registry(), TrainConfig(**{**TINY.__dict__, "seed": 1}), progress=False)
     v1 = Registry(world.registry).manifest("v1")

@@ -14,7 +14,7 @@ def test_encoder_horizon_stage_rebuilds_the_daily_sums_and_computes_every_users_
                 select distinct events.user_id, embeddings.encoder
                 from stg_raw__events as events
                 join stg_raw__item_embeddings as embeddings using (item_id)
-                where events.event_day > (select as_of from stg_raw__as_of) - 180
+                where events.event_day >= (select window_start from run_plan order by planned_at desc limit 1)
             )
         """).fetchone()[0]
 

@@ -109,7 +109,7 @@ def test_publishing_v2_keeps_v1_and_its_pinned_downstream(deployed):
     assert table(deployed, "select * from user_representation_v1 order by user_id") == v1_before
     assert table(deployed, "select typeof(embedding), min(model_version) from user_representation_latest group by 1") == [("FLOAT[6]", "v2")]
 
-    deployed.dbt(["build", "--select", "path:models/published"])  # the scheduled refresh: every version
+    deployed.dbt(["build", "--select", "tag:published"])  # the scheduled refresh: every version
     v1_after = table(deployed, "select user_id, embedding, model_version from user_representation_v1 order by user_id")
     assert v1_after == [r[:3] for r in v1_before]
     assert table(deployed, "select distinct representation_version from podcast_propensity_scores") == [("v1",)]

@@ -16,7 +16,7 @@ def test_ranged_full_build_equals_single_statement(tmp_path, built_world):
     ranged = clone_world(built_world, tmp_path / "ranged")
     # copies of landed events across files, so that the ranged quarantine has duplicates to find
     land_batch(ranged.raw, users=200, new_users=0, seed=5, duplicates=60)
-    build = ["run", "--full-refresh", "--exclude", "path:models/published"]
+    build = ["run", "--full-refresh", "--exclude", "tag:published"]
     ranged.dbt(build, dbt_vars={"events_per_range": 2000})
     with ranged.connect() as con:
         raw_events = con.execute("select count(*) from raw.events").fetchone()[0]

@@ -1,9 +1,11 @@
 """Near-real-time refresh: after any sequence of micro-batches the tables equal a full rebuild,
 and only users whose features changed are recomputed and re-encoded."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import clone_world, deploy_v1
@@ -37,7 +39,7 @@ def assert_equals_full_rebuild(world, tmp_path):
 
 
 def run_refresh(world):
-    return refresh(raw_dir=world.raw, warehouse=world.warehouse, registry=world.registry, project=world.project,
+    return refresh(home=world.root, raw_dir=world.raw, warehouse=world.warehouse, registry=world.registry, project=world.project,
                    target_path=world.target)
 
 
@@ -63,13 +65,12 @@ def test_a_refresh_reads_no_event_file_that_ends_before_the_longest_horizon(live
     land_batch(live.raw, users=8, new_users=0, seed=17)
     run_refresh(live)
     with live.connect() as con:
-        window_start = con.execute("select as_of - 179 from stg_raw__as_of").fetchone()[0]  # horizons up to 180 days
-        last_days = dict(con.execute("select source_file, cast(latest_ts as date) from int_event_files_loaded").fetchall())
-    for model in ("int_user_encoder_days_summed", "int_user_modality_days_counted"):
-        sql = (live.target / "compiled/userrep/models/intermediate" / f"{model}.sql").read_text()
-        read = {f for f in last_days if f"'{f}'" in sql}
-        assert read == {f for f, day in last_days.items() if day >= window_start}, model
-        assert len(read) < len(last_days), "the tiny world's first months end before the window"
+        window_start = con.execute("select window_start from run_plan order by planned_at desc limit 1").fetchone()[0]
+        last_days = dict(con.execute("select source_file, cast(max_ts as date) from run_plan_event_files").fetchall())
+    sql = (live.target / "compiled/userrep/models/intermediate/int_user_item_days.sql").read_text()
+    read = {f for f in last_days if f"/{f}'" in sql}
+    assert read == {f for f, day in last_days.items() if day >= window_start}
+    assert len(read) < len(last_days), "the tiny world's first months end before the window"
 
 
 def test_duplicates_and_late_events_count_once_and_a_rerun_changes_nothing(live, tmp_path):
@@ -85,8 +86,8 @@ def test_a_refresh_stopped_before_user_features_is_finished_by_the_next_one(live
     before_features, _ = snapshot(live)
     batch = land_batch(live.raw, users=12, new_users=0, seed=16)
     # a run that failed after the daily models committed: the batch's files are summed and recorded
-    live.dbt(["run", "--select", "int_user_encoder_days_summed int_user_modality_days_counted "
-              "int_users_last_active int_event_files_loaded"])
+    live.dbt(["run", "--select", "run_plan_event_files run_plan_users run_plan int_user_item_days "
+              "int_user_encoder_days_summed int_user_modality_days_counted int_users_last_active"])
     result = run_refresh(live)
     assert result["new_event_files"] == 0
     after_features, _ = snapshot(live)
@@ -106,23 +107,95 @@ def test_a_new_day_ages_events_out_of_the_windows(live, tmp_path):
     assert_equals_full_rebuild(live, tmp_path / "rebuild3")
 
 
-def test_as_of_from_stored_file_timestamps_and_a_warehouse_from_before_latest_ts_catches_up(live):
-    # a warehouse summed before int_event_files_loaded kept each file's latest timestamp
-    with live.connect(read_only=False) as con:
-        con.execute("alter table int_event_files_loaded drop column latest_ts")
-        loaded_before = dict(con.execute("select source_file, loaded_at from int_event_files_loaded").fetchall())
+def test_as_of_follows_the_latest_landed_event_day(live):
     land_batch(live.raw, users=5, new_users=0, seed=14, next_day=True)
     run_refresh(live)
     with live.connect() as con:
-        stored = {f: (ts, at) for f, ts, at in con.execute("select source_file, latest_ts, loaded_at from int_event_files_loaded").fetchall()}
-        raw = dict(con.execute("select filename, cast(max(ts) as timestamp) from raw.events group by 1").fetchall())
-        as_of, raw_latest_day = con.execute("select (select as_of from stg_raw__as_of), (select max(ts)::date from raw.events)").fetchone()
-    assert {f: ts for f, (ts, _) in stored.items()} == raw, "every file's latest timestamp is filled in, old files included"
-    assert all(stored[f][1] == at for f, at in loaded_before.items()), "files summed before keep their loaded_at"
+        as_of, raw_latest_day = con.execute(
+            "select (select as_of from run_plan order by planned_at desc limit 1), (select max(ts)::date from raw.events)").fetchone()
     assert as_of == raw_latest_day
 
     land_batch(live.raw, users=5, new_users=0, seed=15, next_day=True)
     result = run_refresh(live)
     with live.connect() as con:
-        assert con.execute("select as_of from stg_raw__as_of").fetchone()[0] == as_of + timedelta(days=1)
+        assert con.execute("select as_of from run_plan order by planned_at desc limit 1").fetchone()[0] == as_of + timedelta(days=1)
     assert result["new_event_files"] == 1
+
+
+def plan_row(world):
+    with world.connect() as con:
+        return con.execute("select as_of, rebuild, rebuild_reason, everyone from run_plan order by planned_at desc limit 1").fetchone()
+
+
+def test_an_event_from_the_future_is_quarantined_and_moves_nothing(live):
+    before_features, _ = snapshot(live)
+    as_of_before = plan_row(live)[0]
+    events = pq.read_table(sorted((live.raw / "events").glob("part-*.parquet"))[-1])
+    future = events.slice(0, 1).set_column(2, "ts", pa.array([datetime(2999, 1, 1, tzinfo=timezone.utc)], events.schema.field("ts").type))
+    pq.write_table(future, live.raw / "events" / "part-future.parquet")
+    result = run_refresh(live)
+    assert plan_row(live)[0] == as_of_before, "as_of ignores an event after the clock"
+    assert result["users_with_new_features"] == 0 and snapshot(live)[0] == before_features
+    live.dbt(["run", "--select", "quarantine_events"])
+    with live.connect() as con:
+        assert con.execute("select count(*) from quarantine_events where quarantine_reason = 'future_timestamp'").fetchone()[0] == 1
+
+
+def test_an_overwritten_event_file_is_summed_again(live, tmp_path):
+    summed = sorted((live.raw / "events").glob("part-0*.parquet"))[0]
+    events = pq.read_table(summed)
+    heavier = events.set_column(3, "weight", pa.array([w * 3 + 1 for w in events.column("weight").to_pylist()]))
+    pq.write_table(heavier, summed)
+    run_refresh(live)
+    assert plan_row(live)[1:3] == (True, f"event file events/{summed.name} changed since it was summed")
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_overwritten")
+
+
+def test_a_removed_event_file_and_a_removed_user_rebuild_what_they_fed(live, tmp_path):
+    sorted((live.raw / "events").glob("part-0*.parquet"))[-1].unlink()
+    users = pq.read_table(live.raw / "users.parquet")
+    pq.write_table(users.slice(1), live.raw / "users.parquet")
+    run_refresh(live)
+    as_of, rebuild, reason, _ = plan_row(live)
+    assert rebuild and "removed since it was summed" in reason and "1 user(s) left the users source" in reason
+    with live.connect() as con:
+        gone = users.column("user_id")[0].as_py()
+        assert con.execute("select count(*) from user_representation_v1 where user_id = ?", [gone]).fetchone()[0] == 0
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_removed")
+
+
+def test_a_changed_user_attribute_recomputes_that_user_only(live, tmp_path):
+    before_features, before_encoded = snapshot(live)
+    users = pq.read_table(live.raw / "users.parquet")
+    country = users.column("country").to_pylist()
+    country[0] = "SE" if country[0] != "SE" else "DE"
+    pq.write_table(users.set_column(users.schema.get_field_index("country"), "country", pa.array(country)), live.raw / "users.parquet")
+    result = run_refresh(live)
+    assert plan_row(live)[1] is False
+    assert result["users_with_new_features"] == 1 and result["re_encoded"] == {"v1": 1}
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_changed_user")
+
+
+def test_as_of_moved_back_rebuilds_instead_of_failing(live, tmp_path):
+    as_of = plan_row(live)[0]
+    live.dbt(["run", "--select", "tag:nrt"], {"as_of": str(as_of - timedelta(days=3))})
+    assert plan_row(live)[1:3] == (True, f"as_of moved back from {as_of} to {as_of - timedelta(days=3)}")
+    live.dbt(["run", "--select", "tag:nrt"])  # back to the latest event day: a rebuild again
+    assert plan_row(live)[0] == as_of
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_as_of")
+
+
+def test_a_new_attribute_is_capped_and_announced_to_the_published_versions(live):
+    """An email column: hundreds of values would be a one-hot as wide; the most common values
+    keep a slot each and the rest share one, and v1, trained without it, says what to do."""
+    from userrep.dbt import DbtError
+
+    users = pq.read_table(live.raw / "users.parquet")
+    emails = [f"user{i}@example.com" for i in range(users.num_rows)]
+    pq.write_table(users.append_column("email", pa.array(emails)), live.raw / "users.parquet")
+    with pytest.raises(DbtError) as error:
+        run_refresh(live)
+    assert ("user_representation_v1: the features changed since v1 was trained" in str(error.value)
+            and "groups added: email" in str(error.value) and "userrep unpublish v1" in str(error.value))
+    with live.connect() as con:
+        assert con.execute("select dim from feature_schema where group_name = 'email'").fetchone()[0] == 51

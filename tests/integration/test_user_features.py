@@ -39,3 +39,13 @@ def test_schema_hash_in_sql_equals_python(built_world):
         _, computed = read_feature_schema(con)  # raises when the SQL hash disagrees with the rows
         stored = con.execute("select distinct feature_schema_hash from user_features").fetchall()
     assert stored == [(computed,)]
+
+
+def test_any_selection_builds_on_a_fresh_warehouse(tmp_path, tiny_config):
+    """A test that reads a model outside the selection (the quarantine counts) is not run."""
+    from conftest import new_world
+
+    world = new_world(tmp_path / "fresh", tiny_config)
+    world.dbt(["build", "--select", "+user_features"])
+    with world.connect() as con:
+        assert con.execute("select count(*) from user_features").fetchone()[0] == tiny_config.users

@@ -1,9 +1,11 @@
 import json
+import os
+import stat
 
 import duckdb
 import pytest
 
-from userrep.registry import Manifest, Registry, RegistryError, SchemaMismatch, check_compatible
+from userrep.registry import Manifest, Registry, RegistryError, SchemaMismatch, check_compatible, sha256_file
 from userrep.schema import FeatureGroup, groups_to_rows, schema_hash
 
 GROUPS = [
@@ -101,3 +103,38 @@ def test_features_that_do_not_match_the_version_are_refused():
                FeatureGroup("enc__mean_7d__present", "presence", "enc", 7, "music", "enc__mean_7d", 4, 1)]
     with pytest.raises(SchemaMismatch, match=r"v1 was trained on .*\+country"):
         check_compatible(_warehouse_with(changed), manifest)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o755), (0o027, 0o750)])
+def test_version_directories_follow_the_umask(tmp_path, umask, mode):
+    """Another OS user (a scheduler's account) reads the registry when the umask lets it."""
+    previous = os.umask(umask)
+    try:
+        Registry(tmp_path).publish(writer(b"one"), fields())
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "v1").stat().st_mode) == mode
+
+
+def test_a_version_re_signed_after_it_was_published_is_refused_naming_both_hashes(tmp_path):
+    from python_udfs.catalog import registry_functions
+    from userrep.publish import write_project_files
+
+    registry = Registry(tmp_path / "registry")
+    registry.publish(writer(b"genuine"), fields())
+    published = tmp_path / "published"
+    pin = sha256_file(registry.path("v1") / "manifest.json")
+    write_project_files({"representations": {"v1": {"latent_dim": 2, "manifest_sha256": pin}}, "similar_users": "v1",
+                         "downstream": {}}, published)
+    # re-signed: another encoder, and its sha256 written into the manifest, so the files verify
+    (registry.path("v1") / "encoder.onnx").write_bytes(b"altered")
+    manifest = json.loads((registry.path("v1") / "manifest.json").read_text())
+    manifest["files"]["encoder.onnx"] = sha256_file(registry.path("v1") / "encoder.onnx")
+    (registry.path("v1") / "manifest.json").write_text(json.dumps(manifest))
+    registry.verify("v1")
+    (spec,) = registry_functions(registry.root, published)
+    resigned = sha256_file(registry.path("v1") / "manifest.json")
+    assert spec.refusal.startswith("v1: ") and pin[:16] in spec.refusal and resigned[:16] in spec.refusal
+    assert "train and publish a new version" in spec.refusal
+    with pytest.raises(RegistryError, match="was published with"):
+        spec.function(None, None)

@@ -1,11 +1,14 @@
 import dataclasses
+import shutil
 from datetime import datetime, timezone
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from userrep.synthetic import generate_world
+from userrep import synthetic
+from userrep.synthetic import generate_world, land_batch
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +94,54 @@ def test_monthly_history_lands_as_one_file_per_calendar_month(world):
         months = set(pq.read_table(path).column("ts").to_numpy().astype("datetime64[M]").astype(str))
         assert months == {path.stem}
     assert sum(pq.read_metadata(path).num_rows for path in files) == counts["events"]
+
+
+@pytest.fixture
+def raw_copy(world, tmp_path):
+    out, _ = world
+    shutil.copytree(out, tmp_path / "raw")
+    return tmp_path / "raw"
+
+
+def _snapshot(raw):
+    return {str(p.relative_to(raw)): p.read_bytes() for p in sorted(raw.rglob("*")) if p.is_file()}
+
+
+def test_a_batch_lands_whole_or_leaves_nothing(raw_copy, monkeypatch):
+    before = _snapshot(raw_copy)
+    real_write = pq.write_table
+    calls = []
+
+    def fail_on_second_file(table, where, *args, **kwargs):
+        calls.append(where)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_write(table, where, *args, **kwargs)
+
+    monkeypatch.setattr(synthetic.pq, "write_table", fail_on_second_file)
+    with pytest.raises(OSError, match="disk full"):
+        land_batch(raw_copy, users=10, new_users=3, seed=1)
+    assert _snapshot(raw_copy) == before, "no event file, no new user, no temporary file left behind"
+    monkeypatch.setattr(synthetic.pq, "write_table", real_write)
+    batch = land_batch(raw_copy, users=10, new_users=3, seed=1)
+    assert (raw_copy / "events" / batch["file"]).exists()
+    assert pq.read_metadata(raw_copy / "users.parquet").num_rows == pq.read_metadata(
+        pa.BufferReader(before["users.parquet"])).num_rows + 3
+
+
+def test_a_batch_fits_a_ratings_log_without_onboarding(raw_copy):
+    """As on MovieLens: weights are ratings, and there is no onboarding file."""
+    (raw_copy / "onboarding.parquet").unlink()
+    ratings = pa.array(np.arange(1, 11) / 2)
+    for path in (raw_copy / "events").glob("*.parquet"):
+        events = pq.read_table(path)
+        weights = pa.array(np.resize(ratings.to_numpy(), events.num_rows))
+        pq.write_table(events.set_column(events.schema.get_field_index("weight"), "weight", weights), path)
+    users_before = pq.read_table(raw_copy / "users.parquet").column("user_id").to_pylist()
+    batch = land_batch(raw_copy, users=10, new_users=3, seed=2)
+    landed = pq.read_table(raw_copy / "events" / batch["file"])
+    assert set(landed.column("weight").to_pylist()) <= set(ratings.to_pylist())
+    assert set(landed.column("event_type").to_pylist()) <= {"play", "skip"}
+    users_after = pq.read_table(raw_copy / "users.parquet").column("user_id").to_pylist()
+    assert users_after[: len(users_before)] == users_before and len(set(users_after)) == len(users_before) + 3
+    assert not (raw_copy / "onboarding.parquet").exists()

@@ -1,15 +1,48 @@
--- depends_on: {{ ref('stg_raw__users') }}
-{{ config(post_hook=["{{ insert_remaining_ranges(duplicate_event_copies_sql) }}"]) }}
+{{ config(materialized='ranged_table') }}
 {#-
-  Rows failing a check keep their own reason; of the valid copies of one (user, item, timestamp),
-  all but the one stg_raw__events keeps are duplicate_event. Copies are found per user range with
-  a GROUP BY, and only the few repeated keys are ordered (a window over every raw row cost 75 s at
-  1M users).
+  Grain: one row per refused raw event row. A row failing a check keeps its own reason; of the
+  valid copies of one (user, item, timestamp), every copy but the one stg_raw__events keeps (the
+  highest weight, then the first file) is a duplicate_event. Copies are found with a GROUP BY on a
+  64-bit hash of the key, and only the repeated keys are ordered: a window over every raw row is
+  the costliest step of a full build. The ranges of a full build keep one range's keys in memory.
 -#}
-select * exclude (invalid_reason), invalid_reason as quarantine_reason
-from {{ ref('base_raw__events') }}
-where invalid_reason is not null
-union all
-select * from (
-    {{ duplicate_event_copies_sql(user_chunks(ref('stg_raw__users'))[0]) }}
+with events as (
+    select * from {{ ref('base_raw__events') }}
+    where {{ user_range('user_id') }}
+),
+
+invalid as (
+    select * from events where invalid_reason is not null
+),
+
+valid as (
+    select *, {{ hash64(['user_id', 'item_id', 'ts']) }} as key_hash
+    from events
+    where invalid_reason is null
+),
+
+-- a hash collision only adds a candidate: the window below partitions by the keys themselves
+repeated_keys as (
+    select key_hash from valid group by key_hash having count(*) > 1
+),
+
+copies as (
+    select
+        valid.*,
+        row_number() over (
+            partition by valid.user_id, valid.item_id, valid.ts order by valid.weight desc, valid.source_file
+        ) as copy_rank
+    from valid
+    where valid.key_hash in (select key_hash from repeated_keys)
 )
+
+select
+    user_id, item_id, ts, weight, event_type, source_file, invalid_reason as quarantine_reason, invalid_value
+from invalid
+
+union all
+
+select
+    user_id, item_id, ts, weight, event_type, source_file, 'duplicate_event' as quarantine_reason, invalid_value
+from copies
+where copy_rank > 1

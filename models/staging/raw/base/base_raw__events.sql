@@ -1,3 +1,5 @@
+{%- set plan = run_plan() %}
+{%- set raw_path_length = raw_dir() | length %}
 with source as (
     select * from {{ source('raw', 'events') }}
 ),
@@ -7,10 +9,21 @@ typed as (
         cast(user_id as varchar) as user_id,
         cast(item_id as varchar) as item_id,
         {{ utc_timestamp(source('raw', 'events'), 'ts') }} as ts,
-        cast(weight as double) as weight,
+        {{ try_double('weight') }} as weight,
         {{ optional_column(source('raw', 'events'), 'event_type', 'varchar') }} as event_type,
-        cast(filename as varchar) as source_file
+        filename as file_path,
+        substr(filename, {{ raw_path_length + 2 }}) as source_file,
+        cast(ts as varchar) as raw_ts,
+        cast(weight as varchar) as raw_weight
     from source
+),
+
+users as (
+    select user_id from {{ ref('stg_raw__users') }}
+),
+
+items as (
+    select item_id from {{ ref('stg_raw__items') }}
 ),
 
 checked as (
@@ -19,21 +32,39 @@ checked as (
         case
             when typed.user_id is null then 'null_user_id'
             when typed.item_id is null then 'null_item_id'
-            when typed.ts is null then 'null_timestamp'
-            when typed.weight is null or not isfinite(typed.weight) then 'non_finite_weight'
+            when typed.raw_ts is null then 'null_timestamp'
+            when typed.ts is null then 'unparseable_timestamp'
+            when typed.ts > {{ clock_cut() }} then 'future_timestamp'
+            when typed.raw_weight is null then 'null_weight'
+            when typed.weight is null then 'unparseable_weight'
+            when not {{ is_finite('typed.weight') }} then 'non_finite_weight'
             when typed.weight < 0 then 'negative_weight'
-            when typed.ts >= {{ as_of() }} + 1 then 'timestamp_after_as_of'
+            when typed.weight > {{ max_weight() }} then 'weight_out_of_range'
+            when typed.ts >= {{ plan.as_of }} + 1 then 'timestamp_after_as_of'
             when items.item_id is null then 'unknown_item'
             when users.user_id is null then 'unknown_user'
         end as invalid_reason
     from typed
-    left join {{ ref('stg_raw__items') }} as items on items.item_id = typed.item_id
-    left join {{ ref('stg_raw__users') }} as users on users.user_id = typed.user_id
+    left join items on items.item_id = typed.item_id
+    left join users on users.user_id = typed.user_id
 )
 
-{#-
-  No window here: a filter on user_id or on the file name reaches the parquet scan through this
-  view. Copies of an event are resolved downstream, by stg_raw__events (keeps one) and
-  quarantine_events (holds the others).
--#}
-select * from checked
+{#- No window and no GROUP BY here, so that a filter on user_id or file_path reaches the parquet
+    scan through this view. Copies of an event are resolved by stg_raw__events (keeps one) and
+    quarantine_events (holds the others). #}
+select
+    user_id,
+    item_id,
+    ts,
+    cast(ts as date) as event_day,
+    weight,
+    event_type,
+    file_path,
+    source_file,
+    invalid_reason,
+    case invalid_reason
+        when 'unparseable_timestamp' then raw_ts
+        when 'unparseable_weight' then raw_weight
+        when 'weight_out_of_range' then raw_weight
+    end as invalid_value
+from checked

@@ -1,4 +1,4 @@
-{%- set allowed_encoders = var('encoders', none) %}
+{%- set allowed_encoders = var('encoders') %}
 with source as (
     select * from {{ source('raw', 'item_embeddings') }}
 ),
@@ -7,8 +7,13 @@ typed as (
     select
         cast(encoder as varchar) as encoder,
         cast(item_id as varchar) as item_id,
-        cast(embedding as float[]) as embedding
+        try_cast(embedding as float[]) as embedding,
+        embedding is not null as has_embedding
     from source
+),
+
+items as (
+    select item_id from {{ ref('stg_raw__items') }}
 ),
 
 checked as (
@@ -17,17 +22,17 @@ checked as (
         case
             when typed.encoder is null then 'null_encoder'
             when typed.item_id is null then 'null_item_id'
-            when typed.embedding is null then 'null_embedding'
-            {%- if allowed_encoders %}
-            when typed.encoder not in ({% for e in allowed_encoders %}'{{ e }}'{{ ', ' if not loop.last }}{% endfor %}) then 'unknown_encoder'
-            {%- endif %}
+            when not typed.has_embedding then 'null_embedding'
+            when typed.embedding is null then 'unparseable_embedding'
+            when not {{ in_list('typed.encoder', allowed_encoders) }} then 'unknown_encoder'
             when items.item_id is null then 'unknown_item'
             -- an encoder's length is the one most of its rows have
-            when len(typed.embedding) != mode(len(typed.embedding)) over (partition by typed.encoder) then 'wrong_embedding_length'
-            when list_bool_or(list_transform(typed.embedding, lambda x: x is null or not isfinite(x))) then 'non_finite_embedding'
+            when cardinality(typed.embedding) != mode(cardinality(typed.embedding)) over (partition by typed.encoder)
+                then 'wrong_embedding_length'
+            when {{ has_non_finite('typed.embedding') }} then 'non_finite_embedding'
         end as invalid_reason
     from typed
-    left join {{ ref('stg_raw__items') }} as items on items.item_id = typed.item_id
+    left join items on items.item_id = typed.item_id
 )
 
 select

@@ -10,6 +10,14 @@ typed as (
     from source
 ),
 
+users as (
+    select user_id from {{ ref('stg_raw__users') }}
+),
+
+items as (
+    select item_id from {{ ref('stg_raw__items') }}
+),
+
 checked as (
     select
         typed.*,
@@ -20,8 +28,8 @@ checked as (
             when items.item_id is null then 'unknown_item'
         end as invalid_reason
     from typed
-    left join {{ ref('stg_raw__users') }} as users on users.user_id = typed.user_id
-    left join {{ ref('stg_raw__items') }} as items on items.item_id = typed.item_id
+    left join users on users.user_id = typed.user_id
+    left join items on items.item_id = typed.item_id
 )
 
 select

@@ -1,0 +1,78 @@
+{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail') }}
+{#-
+  Grain: one row per user the pipeline has planned (the ledger of users): a hash of everything a
+  user's features read besides events (sign-up time, attributes, onboarding picks), when the user
+  was last planned and why: 'new_user', 'user_changed', 'new_events' (a row in an events file
+  planned since this ledger last changed) or 'removed' (gone from the users source).
+-#}
+{%- set hashed = ['users.signup_ts', 'picks.picks_hash'] %}
+{%- for attribute in user_attribute_columns(source('raw', 'users')) %}{% do hashed.append('users.' ~ quote_name(attribute)) %}{% endfor %}
+{%- set file_ledger = ref('run_plan_event_files') %}
+{%- set new_files = [] %}
+{%- if execute and is_incremental() %}
+  {%- set new_files = event_file_paths(run_query(
+        "select source_file from " ~ file_ledger ~ " where change = 'new' and planned_at > "
+        ~ "(select max(planned_at) from " ~ this ~ ") order by 1").columns[0].values()) %}
+{%- endif %}
+
+with picks as (
+    select
+        user_id,
+        bit_xor({{ hash64(['item_id']) }}) as picks_hash
+    from {{ ref('stg_raw__onboarding') }}
+    group by user_id
+),
+
+users as (
+    select
+        users.user_id,
+        {{ hash64(hashed) }} as user_hash
+    from {{ ref('stg_raw__users') }} as users
+    left join picks on picks.user_id = users.user_id
+)
+{%- if is_incremental() %},
+
+planned as (
+    select user_id, user_hash from {{ this }} where reason != 'removed'
+),
+
+-- users with a row in the events files planned since this ledger last changed, read from those files only
+users_with_new_events as (
+    select distinct cast(user_id as varchar) as user_id
+    from {{ source('raw', 'events') }}
+    where {{ in_list('filename', new_files) }}
+)
+
+select
+    users.user_id,
+    users.user_hash,
+    case
+        when planned.user_id is null then 'new_user'
+        when planned.user_hash != users.user_hash then 'user_changed'
+        else 'new_events'
+    end as reason,
+    {{ run_started_at_sql() }} as planned_at
+from users
+left join planned on planned.user_id = users.user_id
+where planned.user_id is null
+    or planned.user_hash != users.user_hash
+    or users.user_id in (select user_id from users_with_new_events)
+
+union all
+
+select
+    planned.user_id,
+    planned.user_hash,
+    'removed' as reason,
+    {{ run_started_at_sql() }} as planned_at
+from planned
+where planned.user_id not in (select user_id from users)
+{%- else %}
+
+select
+    user_id,
+    user_hash,
+    'new_user' as reason,
+    {{ run_started_at_sql() }} as planned_at
+from users
+{%- endif %}
