@@ -16,6 +16,7 @@ from training.train import train_and_register
 from userrep.evaluate import EvalSettings, load_eval_data
 from userrep.publish import load_state, move_downstream, publish_downstream, publish_representation
 from userrep.registry import Registry, RegistryError
+from userrep.schema import input_dim, read_feature_schema, schema_hash
 from userrep.stability import stability, stability_lines, stability_section
 
 TINY = TrainConfig(latent_dim=8, hidden=[32], steps=300, batch_size=64, sample=None, seed=0, align_weight=10.0)
@@ -136,13 +137,25 @@ def test_publish_moves_a_downstream_model_within_its_space_only(chain):
     assert spaces == [("v1", "v1", None), ("v2", "v1", "v1"), ("v3", "v3", None)]
 
 
-def test_a_new_feature_layout_aligns_on_the_parents_stored_vectors(built_world, tmp_path):
-    world = deploy_v1(clone_world(built_world, tmp_path / "relayout"), TINY)
-    # another layout: one horizon fewer; the v1 encoder cannot read it, its table still holds its vectors
-    world.dbt(["build", "--full-refresh", "--exclude", "tag:published"], {"horizons": [7, 30]})
-    with world.env():
-        v2 = train_and_register(world.warehouse, Registry(), TrainConfig(**{**TINY.__dict__, "seed": 1}), progress=False)
-    v1 = Registry(world.registry).manifest("v1")
+def drop_last_feature_group(warehouse):
+    """Give the warehouse another feature layout, one v1's encoder cannot read: the last group gone
+    from feature_schema and user_features (what dbt builds after a change of the layout is tested
+    with the features; here only training's answer to it matters, without a second full build)."""
+    with duckdb.connect(str(warehouse)) as con:
+        groups, _ = read_feature_schema(con)
+        kept_hash = schema_hash(groups[:-1])
+        con.execute("delete from feature_schema where feature_offset = ?", [groups[-1].feature_offset])
+        con.execute("update feature_schema set schema_hash = ?", [kept_hash])
+        con.execute("update user_features set features = features[1:?], feature_schema_hash = ?",
+                    [input_dim(groups[:-1]), kept_hash])
+
+
+def test_a_new_feature_layout_aligns_on_the_parents_stored_vectors(chain, tmp_path):
+    world, registry, (v1, _, _), _ = chain
+    other = registry_with_v1(registry, tmp_path)
+    warehouse = shutil.copy(world.warehouse, tmp_path / "warehouse.duckdb")
+    drop_last_feature_group(warehouse)
+    v2 = train_and_register(warehouse, other, TrainConfig(**{**TINY.__dict__, "seed": 1}), progress=False)
     assert v2.input_dim < v1.input_dim and (v2.space, v2.aligned_to) == ("v1", "v1")
     assert v2.alignment["source"] == "v1's stored table user_representation_v1 (400 of 400 users)"
     assert v2.alignment["mean_cosine_training_users"] > 0.9
