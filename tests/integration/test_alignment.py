@@ -19,6 +19,7 @@ from userrep.registry import Registry, RegistryError
 from userrep.schema import input_dim, read_feature_schema, schema_hash
 from userrep.stability import stability, stability_lines, stability_section
 
+# a heavier pull toward the parent than the default: 300 steps leave a tiny model little time to agree
 TINY = TrainConfig(latent_dim=8, hidden=[32], steps=300, batch_size=64, sample=None, seed=0, align_weight=10.0)
 
 
