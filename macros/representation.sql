@@ -119,8 +119,8 @@ from scored,
 {% endmacro %}
 
 {#
-  Scores of a downstream task model trained on one representation version, in SQL. The scoring
-  function checks every row's model_version against the version it was trained on. Incremental
+  Scores of a downstream task model on one representation version, in SQL. The scoring function
+  checks every row's model_version: a version of the space the model was trained in. Incremental
   like the representation: a refresh rescores the users it re-encoded.
 #}
 {% macro downstream_scores(task, model_version, representation_version) %}
@@ -136,6 +136,9 @@ select
     {{ dbt.current_timestamp() }} as computed_at
 from {{ ref('user_representation', v=representation_version) }} as representation
 {%- if is_incremental() %}
-where representation.updated_at > (select max(computed_at) from {{ this }})
+-- only this version's own rows count: after a move to another version of the space, every user is rescored
+where representation.updated_at > coalesce(
+    (select max(computed_at) from {{ this }} where representation_version = 'v{{ representation_version }}'),
+    '-infinity'::timestamptz)
 {%- endif %}
 {% endmacro %}

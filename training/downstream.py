@@ -40,6 +40,7 @@ def train_downstream(task: str, representation_version: str, warehouse: Path, ra
     """TASK's model on a representation version's k floats, registered under registry_root/downstream/TASK;
     its scoring function checks every row's model_version."""
     table_name = f"user_representation_{representation_version}"
+    space = Registry(registry_root).manifest(representation_version).representation_space
     with duckdb.connect(str(warehouse), read_only=True) as con:
         table = con.sql(f"select user_id, embedding from {table_name} order by user_id").to_arrow_table()
         labels = task_labels(con, task, raw_dir)
@@ -48,7 +49,8 @@ def train_downstream(task: str, representation_version: str, warehouse: Path, ra
     groups = [FeatureGroup("embedding", "representation", None, None, None, table_name, 0, latent_dim)]
     return fit_and_register(task, table.column("user_id").to_pylist(), x, labels, groups, "embedding",
                             downstream_registry(registry_root, task), seed, table_name,
-                            {"representation_version": representation_version})
+                            # bound to the space: it scores every version aligned into it (python_udfs.catalog)
+                            {"representation_version": representation_version, "space": space})
 
 
 def train_downstream_on_features(task: str, warehouse: Path, raw_dir: Path, registry_root: Path, seed: int = 0):

@@ -192,15 +192,23 @@ def build(dbt_vars, select, exclude, full_refresh):
 @click.option("--lr", default=TRAIN_DEFAULTS.lr, show_default=True, help="Peak learning rate (warm-up, then cosine decay).")
 @click.option("--sample", default=TRAIN_DEFAULTS.sample, show_default=True, help="Train on at most this many users (0: all).")
 @click.option("--seed", default=0, show_default=True)
-def train(latent_dim, hidden, steps, batch_size, lr, sample, seed):
-    """Train the autoencoder on user_features and register the next version (v1, v2, ...)."""
+@click.option("--align-to", default=None, help="Version whose space the new one joins [default: the latest version].")
+@click.option("--no-align", is_flag=True, help="Start a new space: downstream models of earlier versions will not fit it.")
+def train(latent_dim, hidden, steps, batch_size, lr, sample, seed, align_to, no_align):
+    """Train the autoencoder on user_features and register the next version (v1, v2, ...).
+
+    A new version is aligned to the latest one by default: its vectors stay in the same space, so
+    downstream models fitted on earlier versions of that space keep working."""
     from training.train import train_and_register
     from userrep.registry import Registry
 
+    if align_to and no_align:
+        raise click.UsageError("--align-to and --no-align contradict each other")
     cfg = TrainConfig(latent_dim=latent_dim, hidden=[int(h) for h in hidden.split(",") if h], steps=steps,
                       batch_size=batch_size, lr=lr, sample=sample or None, seed=seed)
     registry = Registry()
-    manifest = train_and_register(config.warehouse_path(), registry, cfg)
+    manifest = train_and_register(config.warehouse_path(), registry, cfg, align_to=align_to, no_align=no_align,
+                                  raw_dir=config.raw_dir())
     m = manifest.metrics
     click.echo(
         f"registered {manifest.version} at {registry.path(manifest.version)}: {manifest.input_dim} -> {manifest.latent_dim} floats, "
@@ -208,22 +216,33 @@ def train(latent_dim, hidden, steps, batch_size, lr, sample, seed):
         f"{m['train_seconds']:.1f}s at {m['samples_per_second']:,.0f} samples/s, "
         f"ONNX parity {max(m['onnx_parity_max_abs_diff'].values()):.1e}"
     )
+    a = manifest.alignment
+    click.echo(f"space {manifest.representation_space}: {a['plan']}" + (
+        f"; mean cosine to {manifest.aligned_to} {a['mean_cosine_held_out_users']:.4f} on held-out users"
+        + ("; retention " + ", ".join(f"{t} {r:.3f}" for t, r in a["retention"].items() if r is not None)
+           if isinstance(a.get("retention"), dict) else "") if manifest.aligned_to else ""))
 
 
 @cli.command(epilog=reads(*LOCATING, "USERREP_WAREHOUSE", "USERREP_REGISTRY"))
 @click.argument("version")
 @click.option("--deprecation-date", default=None, help="ISO date after which dbt warns users of this version.")
-def publish(version, deprecation_date):
+@click.option("--downstream", "tasks", multiple=True, metavar="TASK",
+              help="Also move TASK's published scores to VERSION (same space: the model is kept, not retrained).")
+def publish(version, deprecation_date, tasks):
     """Add registry VERSION (e.g. v2) to this deployment as user_representation version N, pinned
     to the sha256 of its manifest."""
-    from userrep.publish import publish_representation
+    from userrep.publish import move_downstream, publish_representation
     from userrep.registry import version_number
 
     deployment = current_deployment()
     state = publish_representation(version, deployment, deprecation_date=deprecation_date)
+    for task in tasks:
+        state = move_downstream(task, version, deployment)
+    moved = "".join(f"; {t} {state['downstream'][t]['model_version']} now scores {version} (space {state['downstream'][t]['space']})"
+                    for t in tasks)
     click.echo(
-        f"published {version} into {deployment.published} (live: {', '.join(sorted(state['representations'], key=version_number))}); "
-        f"build it with: userrep build --select tag:published"
+        f"published {version} into {deployment.published} (live: {', '.join(sorted(state['representations'], key=version_number))})"
+        f"{moved}; build it with: userrep build --select tag:published"
     )
 
 
@@ -264,8 +283,9 @@ def train_downstream_cmd(task, representation_version, seed):
     manifest = train_downstream(task, representation_version, config.warehouse_path(), config.raw_dir(), config.registry_dir(), seed)
     publish_downstream(task, manifest.version, representation_version)
     click.echo(
-        f"{task} {manifest.version} on representation {representation_version}: test AUC {manifest.metrics['test_auc']:.3f} "
-        f"(positive rate {manifest.metrics['positive_rate']:.2f}); scores model {task}_scores published"
+        f"{task} {manifest.version} on representation {representation_version} (space {manifest.extra['space']}): test AUC "
+        f"{manifest.metrics['test_auc']:.3f} (positive rate {manifest.metrics['positive_rate']:.2f}); scores model {task}_scores "
+        f"published; it scores every version of space {manifest.extra['space']} (move it with `userrep publish vN --downstream {task}`)"
     )
 
 
@@ -281,11 +301,13 @@ def evaluate(version, out, folds, repeats, max_users):
     from userrep.evaluate import evaluate as run_evaluation
     from userrep.registry import Registry
     from userrep.report import write_report
+    from userrep.stability import stability_section
 
     registry = Registry()
     settings = EvalSettings(folds=folds, seeds=tuple(range(repeats)), max_users=max_users or None)
     data = load_eval_data(config.warehouse_path(), config.raw_dir(), registry, version, max_users=settings.max_users)
     results = run_evaluation(data, settings)
+    results["stability"] = stability_section(config.warehouse_path(), registry, version, data, settings, echo=click.echo)
     index = write_report(results, data, out or config.reports_dir() / version, registry.path(version) / "loss_curve.png",
                          cost_dir=config.reports_dir() / "cost")
     click.echo(f"report: {index}")
@@ -295,6 +317,18 @@ def evaluate(version, out, folds, repeats, max_users):
                    f"{check['target']}: {check['method']:.3f} vs {check['baseline']:.3f}{spread}"
                    if check["method"] is not None and check["baseline"] is not None else
                    f"  [{check['status']}] {check['task']} ({check['metric']}, {check['cohort']}, {check['n']:,} users): {check['target']}")
+    section = results["stability"]
+    for task, entry in section.get("tasks", {}).items():
+        for base, kept in entry["retention"].items():
+            aligned, unaligned = kept["aligned"], kept["unaligned"]
+            if aligned["mean"] is not None:
+                click.echo(f"  [{aligned['status']}] {task}: a {base} model keeps {aligned['mean']:.3f} of its AUC on {version} "
+                           f"(unaligned retrain: {unaligned['mean']:.3f})")
+        if entry["own_quality"] and entry["own_quality"]["mean"] is not None:
+            click.echo(f"  [{entry['own_quality']['status']}] {task}: {version}'s own AUC is {entry['own_quality']['mean']:.3f} "
+                       "of an unaligned retrain's")
+    if section.get("note"):
+        click.echo(f"  stability: {section['note']}")
 
 
 @cli.command(epilog=reads("USERREP_MEMORY_LIMIT"))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from userrep.evaluate import COHORTS, MIN_PER_CLASS, MIN_USERS, EvalData
+from userrep.stability import stability_lines
 
 METHOD_ORDER = ["representation", "raw_features", "pca", "onboarding_mean", "majority", "popularity"]
 
@@ -160,6 +161,8 @@ def write_report(results: dict, data: EvalData, out: Path, loss_curve: Path | No
     ]
     for task, entry in results["tasks"].items():
         lines += task_lines(task, entry)
+    if results.get("stability"):
+        lines += stability_lines(results["stability"])
     if results.get("reconstruction"):
         lines += ["", "## Reconstruction error per feature group", "",
                   "Mean squared error of decoder(encoder(x)) over the group's variance (0 is perfect, 1 is no better than the mean).",

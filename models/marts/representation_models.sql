@@ -39,5 +39,8 @@ select
     cast(manifest ->> '$.training_data.as_of' as date) as trained_as_of,
     cast(manifest ->> '$.training_data.rows' as bigint) as training_rows,
     manifest -> '$.metrics' as metrics,
+    -- manifests written before spaces existed started their own
+    coalesce(manifest ->> '$.space', model_version) as space,
+    manifest ->> '$.aligned_to' as aligned_to,
     path
 from versions
