@@ -13,6 +13,7 @@ benchmarks/results/quality-<world>.json and .md.
 from __future__ import annotations
 
 import argparse
+import re
 import datetime as dt
 import json
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from userrep.project import copy_project
+from userrep.evaluate import TASK_METRICS
 from userrep.synthetic import WorldConfig, generate_world
 
 ROOT = Path(__file__).resolve().parent
@@ -82,7 +84,7 @@ def parse_variant(text: str) -> tuple[str, dict]:
 
     name, _, assignments = text.partition(":")
     overrides = {}
-    for assignment in filter(None, assignments.split(",")):
+    for assignment in filter(None, re.split(r",(?=\w+=)", assignments)):  # commas inside [512,256] stay
         key, _, value = assignment.partition("=")
         try:
             overrides[key] = ast.literal_eval(value)
@@ -101,7 +103,7 @@ def train_variant(world: Path, overrides: dict, seed: int, user_features: np.nda
     from training.model import ExportedEncoder
     from training.train import TrainConfig, fit
 
-    cfg = TrainConfig(**{"threads": 1, **overrides, "seed": seed})  # one thread: the sweep shares the machine
+    cfg = TrainConfig(**{**overrides, "seed": seed})
     with duckdb.connect(str(world / "warehouse.duckdb"), read_only=True) as con:
         data = load_features(con, cfg.sample, cfg.seed)
     result = fit(data, cfg, progress=False)
@@ -153,8 +155,26 @@ def markdown(results: dict) -> str:
                 cells = [entry["methods"][method].get(c, {}) for c in cohorts]
                 lines.append(f"| {method} | " + " | ".join(fmt(c.get(metric), c.get(f"{metric}_std")) for c in cells) + " |")
             lines.append("")
-    lines += ["Targets:", "", *target_lines(results["targets"]), "",
+    lines += ["Ablation:", "", ablation_table(results), "", "Targets:", "", *target_lines(results["targets"]), "",
               "Training: " + "; ".join(f"{m}: {t}" for m, t in results["training"].items()), ""]
+    return "\n".join(lines)
+
+
+def ablation_table(results: dict) -> str:
+    """One world's ablation in one table: every task, metric and cohort, the methods side by side."""
+    from userrep.report import fmt, population
+
+    methods = [m for m in ("representation", "no_masking", "raw_features", f"pca_{results['bytes_per_user']['representation'] // 4}",
+                           "onboarding_mean", "popularity", "majority") if any(m in e["methods"] for e in results["tasks"].values())]
+    lines = ["| task | metric | cohort | users | " + " | ".join(methods) + " |", "|---" * (4 + len(methods)) + "|"]
+    for task, entry in results["tasks"].items():
+        for metric in TASK_METRICS[entry["kind"]]:
+            for cohort in ("all", "cold_start", "heavy"):
+                cells = [entry["methods"].get(m, {}).get(cohort, {}) for m in methods]
+                if not any(c.get(metric) is not None for c in cells):
+                    continue
+                lines.append(f"| {task} | {metric} | {cohort} | {population(entry, cohort)} | "
+                             + " | ".join(fmt(c.get(metric), c.get(f"{metric}_std")) if c else "-" for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -171,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-users", type=int, default=20_000)
     parser.add_argument("--tag", default="", help="Suffix of the result files.")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--render-only", action="store_true", help="Rewrite the .md (and targets) from the saved .json.")
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -183,9 +204,15 @@ def main(argv: list[str] | None = None) -> None:
         if args.build_only:
             print(f"{name}: {build_world(name)}", flush=True)
             continue
-        results = run_world(name, variants, [int(s) for s in args.train_seeds.split(",")], settings)
-        results["date"] = dt.date.today().isoformat()
         stem = RESULTS / f"quality-{name}{'-' + args.tag if args.tag else ''}"
+        if args.render_only:
+            from userrep.evaluate import check_targets
+
+            results = json.loads(stem.with_suffix(".json").read_text())
+            results["targets"] = [check for method in results["meta"]["methods"] for check in check_targets(results, method)]
+        else:
+            results = run_world(name, variants, [int(s) for s in args.train_seeds.split(",")], settings)
+            results["date"], results["commit"] = dt.date.today().isoformat(), git_commit()
         stem.with_suffix(".json").write_text(json.dumps(results, indent=2, default=float))
         text = markdown(results)
         stem.with_suffix(".md").write_text(text)

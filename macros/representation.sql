@@ -10,6 +10,7 @@
           post_hook=["{{ delete_users_without_features() }}"]) }}
 {%- set function_name = 'userrep_encode_' ~ version -%}
 {{ require_function(function_name) }}
+{{ require_trained_feature_schema(version) }}
 select
     features.user_id,
     {{ function_name }}(features.features, features.feature_schema_hash) as embedding,
@@ -21,6 +22,33 @@ from {{ ref('user_features') }} as features
 {%- if is_incremental() %}
 where features.updated_at > (select max(updated_at) from {{ this }})
 {%- endif %}
+{% endmacro %}
+
+{#
+  A version encodes only the feature layout it was trained on. When the layout changed (a new
+  encoder or attribute, other horizons), say so before encoding, with the groups that changed and
+  what to do, rather than let the encoder refuse row by row.
+#}
+{% macro require_trained_feature_schema(version) %}
+  {%- set versions = ref('representation_models') -%}
+  {%- set layout = ref('feature_schema') -%}
+  {%- if execute -%}
+    {%- set rows = run_query("select version.feature_schema_hash, (select max(schema_hash) from " ~ layout ~ "), version.feature_groups"
+        ~ " from " ~ versions ~ " as version where version.model_version = " ~ sql_string(version)).rows -%}
+    {%- if rows and rows[0][0] != rows[0][1] -%}
+      {%- set current = run_query("select group_name from " ~ layout ~ " order by group_index").columns[0].values() | list -%}
+      {%- set trained = list_value(rows[0][2]) -%}
+      {#- a manifest without groups names none added, as DuckDB's list_filter over NULL did -#}
+      {%- set added = current | reject('in', trained) | list if rows[0][2] is not none else [] -%}
+      {%- set removed = trained | reject('in', current) | list -%}
+      {{ exceptions.raise_compiler_error(
+          "user_representation_" ~ version ~ ": the features changed since " ~ version ~ " was trained (feature schema "
+          ~ rows[0][0][:12] ~ " -> " ~ rows[0][1][:12] ~ "; groups added: " ~ (added | join(', ') or 'none')
+          ~ "; removed: " ~ (removed | join(', ') or 'none') ~ (", the others differ in size or values" if not added and not removed else "")
+          ~ "). Train a version on the current features (userrep train), publish it (userrep publish), and unpublish "
+          ~ version ~ " (userrep unpublish " ~ version ~ "); or build with the data and vars " ~ version ~ " was trained on.") }}
+    {%- endif -%}
+  {%- endif -%}
 {% endmacro %}
 
 {# After a rebuild of user_features, the users it no longer has (removed from the users source) leave this table too. #}
@@ -109,8 +137,8 @@ from scored,
 {% endmacro %}
 
 {#
-  Scores of a downstream task model trained on one representation version, in SQL. The scoring
-  function checks every row's model_version against the version it was trained on. Incremental
+  Scores of a downstream task model on one representation version, in SQL. The scoring function
+  checks every row's model_version: a version of the space the model was trained in. Incremental
   like the representation: a refresh rescores the users it re-encoded.
 #}
 {% macro downstream_scores(task, model_version, representation_version) %}
@@ -126,6 +154,9 @@ select
     {{ dbt.current_timestamp() }} as computed_at
 from {{ ref('user_representation', v=representation_version) }} as representation
 {%- if is_incremental() %}
-where representation.updated_at > (select max(computed_at) from {{ this }})
+-- only this version's own rows count: after a move to another version of the space, every user is rescored
+where representation.updated_at > coalesce(
+    (select max(computed_at) from {{ this }} where representation_version = 'v{{ representation_version }}'),
+    {{ timestamp_before_all() }})
 {%- endif %}
 {% endmacro %}

@@ -8,6 +8,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -59,6 +60,8 @@ class OnnxFunction:
     output_dim: int
     expected_tag: str | None = None  # every row's tag argument must equal it (feature schema hash, model version)
     tag_name: str = "feature schema"
+    also_accepted: tuple[str, ...] = ()  # further tags that pass (the other versions of a downstream model's space)
+    explain_refusal: Callable[[str], str] | None = None  # the message for a refused tag, when the default does not fit
     threads: int = 0  # onnxruntime threads for a call that runs alone; 0: every core
     _active_calls: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -104,8 +107,11 @@ class OnnxFunction:
         if features.null_count:
             raise EncodeError(f"{self.name}: input is NULL in {features.null_count} rows")
         if self.expected_tag is not None and tags is not None:
-            if tags.null_count or not pc.all(pc.equal(tags, self.expected_tag)).as_py():
-                found = sorted({str(t) for t in pc.unique(tags).to_pylist()} - {self.expected_tag})
+            accepted = (self.expected_tag, *self.also_accepted)
+            if tags.null_count or not pc.all(pc.is_in(tags, value_set=pa.array(accepted, pa.string()))).as_py():
+                found = sorted({str(t) for t in pc.unique(tags).to_pylist()} - set(accepted))
+                if self.explain_refusal:
+                    raise EncodeError(f"{self.name}: {self.explain_refusal(found[0])}")
                 raise EncodeError(
                     f"{self.name}: input rows carry {self.tag_name} {found[0]:.16}, but this model expects "
                     f"{self.expected_tag:.16}; train and publish a version for the current input"

@@ -36,24 +36,29 @@ class AutoEncoder(nn.Module):
 class ExportedEncoder(nn.Module):
     """Raw features in, representation out: the training split's standardisation is inside."""
 
-    def __init__(self, model: AutoEncoder, mean: torch.Tensor, std: torch.Tensor):
+    def __init__(self, model: AutoEncoder, mean: torch.Tensor, std: torch.Tensor, rotation: torch.Tensor | None = None):
         super().__init__()
         self.model = model
         self.register_buffer("mean", mean)
         self.register_buffer("inv_std", 1.0 / std)
+        self.register_buffer("rotation", rotation)  # into the parent's space, when aligned
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.model.encode((features - self.mean) * self.inv_std)
+        z = self.model.encode((features - self.mean) * self.inv_std)
+        return z if self.rotation is None else z @ self.rotation
 
 
 class ExportedDecoder(nn.Module):
     """Representation in, reconstructed raw features out (for reconstruction error)."""
 
-    def __init__(self, model: AutoEncoder, mean: torch.Tensor, std: torch.Tensor):
+    def __init__(self, model: AutoEncoder, mean: torch.Tensor, std: torch.Tensor, rotation: torch.Tensor | None = None):
         super().__init__()
         self.model = model
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
+        self.register_buffer("rotation", rotation)
 
     def forward(self, representation: torch.Tensor) -> torch.Tensor:
+        if self.rotation is not None:  # back from the parent's space into the model's own
+            representation = representation @ self.rotation.T
         return self.model.decoder(representation) * self.std + self.mean

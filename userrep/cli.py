@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -206,15 +207,23 @@ def build(dbt_vars, select, exclude, full_refresh, engine):
 @click.option("--lr", default=TRAIN_DEFAULTS.lr, show_default=True, help="Peak learning rate (warm-up, then cosine decay).")
 @click.option("--sample", default=TRAIN_DEFAULTS.sample, show_default=True, help="Train on at most this many users (0: all).")
 @click.option("--seed", default=0, show_default=True)
-def train(latent_dim, hidden, steps, batch_size, lr, sample, seed):
-    """Train the autoencoder on user_features and register the next version (v1, v2, ...)."""
+@click.option("--align-to", default=None, help="Version whose space the new one joins [default: the latest version].")
+@click.option("--no-align", is_flag=True, help="Start a new space: downstream models of earlier versions will not fit it.")
+def train(latent_dim, hidden, steps, batch_size, lr, sample, seed, align_to, no_align):
+    """Train the autoencoder on user_features and register the next version (v1, v2, ...).
+
+    A new version is aligned to the latest one by default: its vectors stay in the same space, so
+    downstream models fitted on earlier versions of that space keep working."""
     from training.train import train_and_register
     from userrep.registry import Registry
 
+    if align_to and no_align:
+        raise click.UsageError("--align-to and --no-align contradict each other")
     cfg = TrainConfig(latent_dim=latent_dim, hidden=[int(h) for h in hidden.split(",") if h], steps=steps,
                       batch_size=batch_size, lr=lr, sample=sample or None, seed=seed)
     registry = Registry()
-    manifest = train_and_register(config.warehouse_path(), registry, cfg)
+    manifest = train_and_register(config.warehouse_path(), registry, cfg, align_to=align_to, no_align=no_align,
+                                  raw_dir=config.raw_dir())
     m = manifest.metrics
     click.echo(
         f"registered {manifest.version} at {registry.path(manifest.version)}: {manifest.input_dim} -> {manifest.latent_dim} floats, "
@@ -222,22 +231,33 @@ def train(latent_dim, hidden, steps, batch_size, lr, sample, seed):
         f"{m['train_seconds']:.1f}s at {m['samples_per_second']:,.0f} samples/s, "
         f"ONNX parity {max(m['onnx_parity_max_abs_diff'].values()):.1e}"
     )
+    a = manifest.alignment
+    click.echo(f"space {manifest.representation_space}: {a['plan']}" + (
+        f"; mean cosine to {manifest.aligned_to} {a['mean_cosine_held_out_users']:.4f} on held-out users"
+        + ("; retention " + ", ".join(f"{t} {r:.3f}" for t, r in a["retention"].items() if r is not None)
+           if isinstance(a.get("retention"), dict) else "") if manifest.aligned_to else ""))
 
 
 @cli.command(epilog=reads(*LOCATING, "USERREP_WAREHOUSE", "USERREP_REGISTRY"))
 @click.argument("version")
 @click.option("--deprecation-date", default=None, help="ISO date after which dbt warns users of this version.")
-def publish(version, deprecation_date):
+@click.option("--downstream", "tasks", multiple=True, metavar="TASK",
+              help="Also move TASK's published scores to VERSION (same space: the model is kept, not retrained).")
+def publish(version, deprecation_date, tasks):
     """Add registry VERSION (e.g. v2) to this deployment as user_representation version N, pinned
     to the sha256 of its manifest."""
-    from userrep.publish import publish_representation
+    from userrep.publish import move_downstream, publish_representation
     from userrep.registry import version_number
 
     deployment = current_deployment()
     state = publish_representation(version, deployment, deprecation_date=deprecation_date)
+    for task in tasks:
+        state = move_downstream(task, version, deployment)
+    moved = "".join(f"; {t} {state['downstream'][t]['model_version']} now scores {version} (space {state['downstream'][t]['space']})"
+                    for t in tasks)
     click.echo(
-        f"published {version} into {deployment.published} (live: {', '.join(sorted(state['representations'], key=version_number))}); "
-        f"build it with: userrep build --select tag:published"
+        f"published {version} into {deployment.published} (live: {', '.join(sorted(state['representations'], key=version_number))})"
+        f"{moved}; build it with: userrep build --select tag:published"
     )
 
 
@@ -278,8 +298,9 @@ def train_downstream_cmd(task, representation_version, seed):
     manifest = train_downstream(task, representation_version, config.warehouse_path(), config.raw_dir(), config.registry_dir(), seed)
     publish_downstream(task, manifest.version, representation_version)
     click.echo(
-        f"{task} {manifest.version} on representation {representation_version}: test AUC {manifest.metrics['test_auc']:.3f} "
-        f"(positive rate {manifest.metrics['positive_rate']:.2f}); scores model {task}_scores published"
+        f"{task} {manifest.version} on representation {representation_version} (space {manifest.extra['space']}): test AUC "
+        f"{manifest.metrics['test_auc']:.3f} (positive rate {manifest.metrics['positive_rate']:.2f}); scores model {task}_scores "
+        f"published; it scores every version of space {manifest.extra['space']} (move it with `userrep publish vN --downstream {task}`)"
     )
 
 
@@ -295,12 +316,15 @@ def evaluate(version, out, folds, repeats, max_users):
     from userrep.evaluate import evaluate as run_evaluation
     from userrep.registry import Registry
     from userrep.report import write_report
+    from userrep.stability import stability_section
 
     registry = Registry()
     settings = EvalSettings(folds=folds, seeds=tuple(range(repeats)), max_users=max_users or None)
     data = load_eval_data(config.warehouse_path(), config.raw_dir(), registry, version, max_users=settings.max_users)
     results = run_evaluation(data, settings)
-    index = write_report(results, data, out or config.reports_dir() / version, registry.path(version) / "loss_curve.png")
+    results["stability"] = stability_section(config.warehouse_path(), registry, version, data, settings, echo=click.echo)
+    index = write_report(results, data, out or config.reports_dir() / version, registry.path(version) / "loss_curve.png",
+                         cost_dir=config.reports_dir() / "cost")
     click.echo(f"report: {index}")
     for check in results["targets"]:
         spread = "" if check["difference"] is None else f", difference {check['difference']:+.3f} ± {check['spread']:.3f}"
@@ -308,6 +332,18 @@ def evaluate(version, out, folds, repeats, max_users):
                    f"{check['target']}: {check['method']:.3f} vs {check['baseline']:.3f}{spread}"
                    if check["method"] is not None and check["baseline"] is not None else
                    f"  [{check['status']}] {check['task']} ({check['metric']}, {check['cohort']}, {check['n']:,} users): {check['target']}")
+    section = results["stability"]
+    for task, entry in section.get("tasks", {}).items():
+        for base, kept in entry["retention"].items():
+            aligned, unaligned = kept["aligned"], kept["unaligned"]
+            if aligned["mean"] is not None:
+                click.echo(f"  [{aligned['status']}] {task}: a {base} model keeps {aligned['mean']:.3f} of its AUC on {version} "
+                           f"(unaligned retrain: {unaligned['mean']:.3f})")
+        if entry["own_quality"] and entry["own_quality"]["mean"] is not None:
+            click.echo(f"  [{entry['own_quality']['status']}] {task}: {version}'s own AUC is {entry['own_quality']['mean']:.3f} "
+                       "of an unaligned retrain's")
+    if section.get("note"):
+        click.echo(f"  stability: {section['note']}")
 
 
 @cli.command(epilog=reads("USERREP_MEMORY_LIMIT"))
@@ -332,6 +368,38 @@ def bench(users, events_per_user, days, monthly_history, root, no_demo, engine):
 
     results = run_bench(users, root.resolve(), events_per_user, demo=not no_demo, days=days, monthly_history=monthly_history)
     click.echo(f"results: {results}")
+
+
+@cli.command(epilog=reads(*LOCATING, "USERREP_RAW_DIR", "USERREP_MEMORY_LIMIT")
+             + "\n\nThe deployment's warehouse and registry are not read or written: both sides run in a scratch directory under HOME.")
+@click.option("--teams", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Downstream teams run on each side (more are extrapolated from them).")
+@click.option("--vars", "dbt_vars", default=None, help="dbt vars as YAML: the same as the builds of this deployment.")
+@click.option("--steps", default=TRAIN_DEFAULTS.steps, show_default=True, help="Training steps of the autoencoder.")
+@click.option("--latent-dim", default=TRAIN_DEFAULTS.latent_dim, show_default=True)
+@click.option("--batch-users", default=None, type=click.IntRange(min=1),
+              help="Users with new plays in the refresh batch [default: 1% of the users].")
+@click.option("--batch-new-users", default=None, type=click.IntRange(min=0),
+              help="New users in the refresh batch [default: 0.1% of the users, at least 1].")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="[default: HOME/reports/cost]")
+@click.option("--keep-work", is_flag=True, help="Keep the scratch directory (every side's warehouse) for inspection.")
+def cost(teams, dbt_vars, steps, latent_dim, batch_users, batch_new_users, out, keep_work):
+    """Measure what one shared representation saves: TEAMS downstream teams each building their own
+    user features (D floats) against one feature build, one encode and per team a model on k floats;
+    writes a report with the totals for 1, 5 and 20 teams, a plot and the break-even."""
+    from userrep.cost import CostError, break_even_text, measure_cost, write_results
+
+    deployment = current_deployment()
+    train_config = dataclasses.asdict(TrainConfig(steps=steps, latent_dim=latent_dim))
+    try:
+        results = measure_cost(deployment, config.project_dir(), teams, parse_vars(dbt_vars), train_config, batch_users,
+                               batch_new_users, keep_work=keep_work, echo=click.echo)
+    except CostError as error:
+        raise click.ClickException(str(error)) from None
+    index = write_results(results, out or deployment.reports / "cost")
+    click.echo(f"report: {index}")
+    for key, label in (("cycle_wall_s", "wall seconds"), ("cycle_cpu_s", "CPU seconds"), ("bytes", "bytes stored")):
+        click.echo(f"  break-even, {label}: {break_even_text(results, key)}")
 
 
 @cli.command(epilog=reads(*DBT_RUN))

@@ -36,6 +36,7 @@ MIN_USERS = 50
 MIN_PER_CLASS = 10
 # The representation should keep at least this share of the raw vector's quality.
 RAW_SHARE_TARGET = 0.98
+TASK_METRICS = {"binary": ("roc_auc",), "multiclass": ("macro_f1",), "retrieval": ("recall@10", "recall@50")}
 
 
 @dataclass
@@ -121,6 +122,36 @@ def top_genres(users: np.ndarray, future: list[tuple], genres: dict | None) -> n
     return np.array([max(sorted(t), key=t.get) if t else None for t in totals], dtype=object)
 
 
+def binary_labels(con, raw: Path, users: np.ndarray, future: list[tuple] | None = None, genres: dict | None = None,
+                  per_user_genre_tasks: int = 3) -> dict[str, np.ndarray]:
+    """The yes/no tasks the data supports, user by user. A global time cut gives the window tasks
+    (active in the next 7 days) and podcast listening when there are podcasts. A per-user holdout
+    puts each user's future at another time, so a window after as_of means nothing there: its
+    tasks are "has a future item of genre G" for the genres closest to half the users (at most 3,
+    between 20% and 80%)."""
+    raw = Path(raw)
+    labels = {}
+    per_user = read_holdout(raw).get("holdout") == "per-user"
+    has_podcasts = con.execute("select count(*) from stg_raw__items where modality = 'podcast'").fetchall()[0][0] > 0
+    for task in ([] if per_user else list(TIME_WINDOW_TASKS)) + (["podcast_propensity"] if has_podcasts else []):
+        by_user = task_labels(con, task, raw)
+        labels[task] = np.array([by_user[u] for u in users], bool)
+    if per_user:
+        if future is None:
+            future = con.execute(f"select user_id, item_id, weight from read_parquet({sql_string(raw / 'future_events.parquet')})").fetchall()
+        genres = genres if genres is not None else genre_lists(con, raw)
+        index = {u: i for i, u in enumerate(users)}
+        seen: dict[str, np.ndarray] = {}
+        for user, item, _ in future:
+            if user in index:
+                for genre in (genres or {}).get(item, []):
+                    seen.setdefault(genre, np.zeros(len(users), bool))[index[user]] = True
+        balanced = sorted((abs(v.mean() - 0.5), g) for g, v in seen.items() if 0.2 <= v.mean() <= 0.8)
+        for _, genre in balanced[:per_user_genre_tasks]:
+            labels[f"future_{genre.lower().replace(' ', '_').replace('-', '_')}"] = seen[genre]
+    return labels
+
+
 def retrieval_data(con, users: np.ndarray, raw: Path) -> RetrievalData:
     import pyarrow as pa
 
@@ -181,18 +212,12 @@ def load_eval_data(warehouse: Path, raw: Path, registry: Registry | None = None,
             "cold_start": (signup >= as_of - np.timedelta64(6, "D")) | (events <= 5),
             "heavy": events >= max(heavy_cut, 1),
         }
-        binary = {}
-        has_podcasts = con.execute("select count(*) from stg_raw__items where modality = 'podcast'").fetchall()[0][0] > 0
-        # a per-user holdout puts each user's future at another time: a window after as_of means nothing
-        tasks = [] if holdout.get("holdout") == "per-user" else list(TIME_WINDOW_TASKS)
-        for task in tasks + (["podcast_propensity"] if has_podcasts else []):
-            labels = task_labels(con, task, raw)
-            binary[task] = np.array([labels[u] for u in users], bool)
-
         future = con.execute(
             f"select user_id, item_id, weight from read_parquet({sql_string(raw / 'future_events.parquet')}) order by all"
         ).fetchall()
-        genre = top_genres(users, future, genre_lists(con, raw))
+        genres = genre_lists(con, raw)
+        binary = binary_labels(con, raw, users, future, genres)
+        genre = top_genres(users, future, genres)
 
         attribute = None
         if (raw / "user_traits.parquet").exists():
@@ -208,6 +233,7 @@ def load_eval_data(warehouse: Path, raw: Path, registry: Registry | None = None,
         attribute=attribute, retrieval=retrieval,
         meta={"version": version, "as_of": data.as_of, "users": len(users), "warehouse_users": data.total_rows,
               "input_dim": int(data.features.shape[1]), "holdout": holdout.get("holdout", "global"),
+              "feature_schema_hash": data.schema_hash,
               "version_metrics": {k: v for k, v in manifest.metrics.items() if k != "history"} if manifest else {}},
     )
 
@@ -441,14 +467,14 @@ def check_targets(results: dict, method: str = "representation") -> list[dict]:
     for task, entry in results["tasks"].items():
         if method not in entry.get("methods", {}):
             continue
-        metric = entry["metric"]
         pca = next((m for m in entry["methods"] if m.startswith("pca_")), None)
-        for baseline, share, label in [(pca, 1.0, f"{method} >= {pca}"),
-                                       ("raw_features", RAW_SHARE_TARGET, f"{method} >= {RAW_SHARE_TARGET} x raw_features")]:
-            if baseline in entry["methods"]:
-                checks.append({"task": task, "metric": metric, "cohort": "all", "target": label,
-                               **compare(results, task, metric, method, baseline, "all", share)})
-        if "onboarding_mean" in entry["methods"]:
-            checks.append({"task": task, "metric": metric, "cohort": "cold_start", "target": f"{method} >= onboarding_mean",
-                           **compare(results, task, metric, method, "onboarding_mean", "cold_start")})
+        for metric in TASK_METRICS[entry["kind"]]:
+            for baseline, share, label in [(pca, 1.0, f"{method} >= {pca}"),
+                                           ("raw_features", RAW_SHARE_TARGET, f"{method} >= {RAW_SHARE_TARGET} x raw_features")]:
+                if baseline in entry["methods"]:
+                    checks.append({"task": task, "metric": metric, "cohort": "all", "target": label,
+                                   **compare(results, task, metric, method, baseline, "all", share)})
+            if "onboarding_mean" in entry["methods"]:
+                checks.append({"task": task, "metric": metric, "cohort": "cold_start", "target": f"{method} >= onboarding_mean",
+                               **compare(results, task, metric, method, "onboarding_mean", "cold_start")})
     return checks

@@ -82,6 +82,8 @@ def publish_representation(version: str, deployment: Deployment | None = None,
 
 def publish_downstream(task: str, model_version: str, representation_version: str,
                        deployment: Deployment | None = None) -> dict:
+    """Score `task` model `model_version` on representation `representation_version`: the version it
+    was trained on, or another version of the same space (moving it there needs no retraining)."""
     from python_udfs.catalog import downstream_registry
 
     deployment = deployment or Deployment.from_env()
@@ -89,13 +91,29 @@ def publish_downstream(task: str, model_version: str, representation_version: st
     if representation_version not in state["representations"]:
         raise RegistryError(f"representation {representation_version} is not published; run `userrep publish {representation_version}`")
     registry = downstream_registry(deployment.registry, task)
-    registry.verify(model_version)
+    model = registry.verify(model_version)
+    representations = Registry(deployment.registry)
+    space = model.extra.get("space") or representations.manifest(model.extra["representation_version"]).representation_space
+    target_space = representations.manifest(representation_version).representation_space
+    if target_space != space:
+        raise RegistryError(
+            f"{task} {model_version} was trained in representation space {space}, but {representation_version} is in space "
+            f"{target_space}: its vectors mean something else; train a {task} model on {representation_version}")
     previous = state["downstream"].get(task)
     pin = _pin(registry, model_version, previous if previous and previous["model_version"] == model_version else None)
     state["downstream"][task] = {"model_version": model_version, "representation_version": representation_version,
-                                 "manifest_sha256": pin}
+                                 "space": space, "manifest_sha256": pin}
     write_project_files(state, deployment.published)
     return state
+
+
+def move_downstream(task: str, representation_version: str, deployment: Deployment | None = None) -> dict:
+    """Point the published `task` scores at another version of its space, keeping its model."""
+    deployment = deployment or Deployment.from_env()
+    state = load_state(deployment.published)
+    if task not in state["downstream"]:
+        raise RegistryError(f"no published {task} model; run `userrep train-downstream {task} --version vN` first")
+    return publish_downstream(task, state["downstream"][task]["model_version"], representation_version, deployment)
 
 
 def unpublish(version: str, deployment: Deployment | None = None) -> dict:
@@ -206,8 +224,9 @@ def render(state: dict) -> dict[str, str]:
         models.append({
             "name": f"{task}_scores",
             "description": (
-                f"Grain: one row per user. Scores of the {task} task model {entry['model_version']}, trained on "
-                f"representation {entry['representation_version']} and pinned to it; a refresh rescores the re-encoded users."
+                f"Grain: one row per user. Scores of the {task} task model {entry['model_version']} (representation "
+                f"space {entry.get('space', entry['representation_version'])}) on representation "
+                f"{entry['representation_version']}; a refresh rescores the re-encoded users."
             ),
             "config": {"access": "public", "tags": [TAG], "meta": {"manifest_sha256": entry.get("manifest_sha256")}},
             "columns": [{"name": "user_id", "data_tests": ["not_null", "unique"]},
@@ -221,11 +240,14 @@ def render(state: dict) -> dict[str, str]:
             "description": "Seeds new users' home feed with what their nearest established neighbours play.",
             "depends_on": ["ref('similar_users')"],
         })
-    for task in sorted(state["downstream"]):
+    for task, entry in sorted(state["downstream"].items()):
+        space = entry.get("space", entry["representation_version"])
         exposures.append({
             "name": f"{task}_targeting", "type": "ml", "maturity": "medium", "owner": {"name": "Recommendations"},
-            "description": f"Uses {task}_scores to decide who sees {task.replace('_', ' ')} placements.",
+            "description": (f"Uses {task}_scores to decide who sees {task.replace('_', ' ')} placements. Depends on "
+                            f"representation space {space} (scored with {entry['representation_version']})."),
             "depends_on": [f"ref('{task}_scores')"],
+            "meta": {"representation_space": space, "representation_version": entry["representation_version"]},
         })
     document = {"version": 2, "models": models}
     if exposures:

@@ -49,10 +49,19 @@ class Manifest:
     parent_version: str | None = None
     kind: str = "representation"  # or "downstream"
     extra: dict = field(default_factory=dict)
+    # the first version of the chain whose vectors this version's agree with (its own when it started one)
+    space: str | None = None
+    aligned_to: str | None = None  # the version it was trained to agree with
+    alignment: dict = field(default_factory=dict)  # how well it agrees: mean cosine, retention, ...
 
     @property
     def groups(self) -> list[FeatureGroup]:
         return groups_from_rows(self.feature_schema)
+
+    @property
+    def representation_space(self) -> str:
+        """Manifests written before spaces existed started their own."""
+        return self.space or self.version
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -152,6 +161,8 @@ class Registry:
                 extra = write_files(staging) or {}
                 files = {p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.suffix == ".onnx"}
                 manifest = Manifest(version=version, files=files, parent_version=parent, **{**manifest_fields, **extra})
+                if manifest.kind == "representation" and manifest.space is None:
+                    manifest.space = version  # not aligned to an earlier version: it starts a space
                 (staging / MANIFEST).write_text(manifest.to_json())
                 for p in staging.iterdir():
                     with open(p, "rb") as f:

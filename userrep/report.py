@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from userrep.evaluate import COHORTS, MIN_PER_CLASS, MIN_USERS, EvalData
+from userrep.stability import stability_lines
 
 METHOD_ORDER = ["representation", "raw_features", "pca", "onboarding_mean", "majority", "popularity"]
 
@@ -130,7 +131,8 @@ def plot_map(data: EvalData, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(results: dict, data: EvalData, out: Path, loss_curve: Path | None) -> Path:
+def write_report(results: dict, data: EvalData, out: Path, loss_curve: Path | None, cost_dir: Path | None = None) -> Path:
+    """cost_dir: where `userrep cost` wrote its measurement, for the report's section on it."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(results, indent=2, sort_keys=True, default=float))
     for cohort in COHORTS:
@@ -159,11 +161,17 @@ def write_report(results: dict, data: EvalData, out: Path, loss_curve: Path | No
     ]
     for task, entry in results["tasks"].items():
         lines += task_lines(task, entry)
+    if results.get("stability"):
+        lines += stability_lines(results["stability"])
     if results.get("reconstruction"):
         lines += ["", "## Reconstruction error per feature group", "",
                   "Mean squared error of decoder(encoder(x)) over the group's variance (0 is perfect, 1 is no better than the mean).",
                   "", "| group | kind | dim | normalised MSE |", "|---|---|---|---|"]
         lines += [f"| {r['group']} | {r['kind']} | {r['dim']} | {r['normalised_mse']:.3f} |" for r in results["reconstruction"]]
+    if cost_dir is not None:
+        from userrep.cost import report_section
+
+        lines += ["", *report_section(cost_dir, out)]
     lines += ["", "## Plots", "", "![all users](metrics_all.png)", "", "![cold start](metrics_cold_start.png)", "",
               "![heavy users](metrics_heavy.png)", "", "![map](representation_map.png)", ""]
     if (out / "loss_curve.png").exists():

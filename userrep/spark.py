@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -107,6 +108,8 @@ class ShippedModel:
     output_dim: int
     expected_tag: str | None
     tag_name: str
+    also_accepted: tuple[str, ...] = ()
+    explain_refusal: Callable[[str], str] | None = None
 
     def load(self) -> OnnxFunction:
         key = (self.sql_name, self.file_name)
@@ -123,7 +126,7 @@ class ShippedModel:
                     )
                 # Spark runs one task per core, so each task's model gets one onnxruntime thread
                 _loaded[key] = OnnxFunction(self.sql_name, path, self.input_dim, self.output_dim, self.expected_tag,
-                                            self.tag_name, threads=1)
+                                            self.tag_name, self.also_accepted, self.explain_refusal, threads=1)
             return _loaded[key]
 
     def __call__(self, features, tags):
@@ -157,7 +160,7 @@ def ship(spark, spec: FunctionSpec) -> ShippedModel:
         shutil.copyfile(source.path, staged)
     spark.sparkContext.addFile(str(staged))
     return ShippedModel(spec.sql_name, staged.name, spec.sha256, spec.input_dim, spec.output_dim,
-                        source.expected_tag, source.tag_name)
+                        source.expected_tag, source.tag_name, source.also_accepted, source.explain_refusal)
 
 
 def register_functions(spark, registry: Path | str | None = None, published: Path | str | None = None) -> list[FunctionSpec]:

@@ -76,7 +76,7 @@ def deployed(built_world, tmp_path_factory):
 
 def test_build_passes_selectors_and_vars_to_dbt(deployed):
     _, outputs = deployed
-    assert "OK created sql incremental model main.user_features" in outputs["build"]
+    assert "OK created sql ranged_incremental model main.user_features" in outputs["build"]
     assert "OK created sql incremental model main.user_representation_v1" in outputs["build"]
     assert "similar_users" not in outputs["build"], "--exclude reached dbt"
     assert "podcast_propensity_scores" in outputs["build_scores"] and "user_features" not in outputs["build_scores"], \

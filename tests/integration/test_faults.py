@@ -20,15 +20,18 @@ def live(built_world, tmp_path_factory):
 
 def killed_while_running(world, model: str) -> None:
     """`dbt run --select tag:nrt`, killed with SIGKILL as soon as dbt logs that `model` started."""
-    argv, env, cwd = dbt_command(["run", "--select", "tag:nrt"], raw_dir=world.raw, warehouse=world.warehouse,
+    argv, env, cwd = dbt_command(["run", "--select", "tag:nrt"], home=world.root, raw_dir=world.raw, warehouse=world.warehouse,
                                  registry=world.registry, project=world.project, target_path=world.target)
     process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started = []
     for line in process.stdout:
-        if "START" in line and f"model main.{model} " in line:
-            os.kill(process.pid, signal.SIGKILL)
-            break
+        if "START" in line:
+            started.append(line.strip())
+            if f"model main.{model} " in line:
+                os.kill(process.pid, signal.SIGKILL)
+                break
     process.wait()
-    assert process.returncode == -signal.SIGKILL, f"dbt finished before {model} started"
+    assert process.returncode == -signal.SIGKILL, f"dbt finished before {model} started: " + "\n".join(started)
 
 
 @pytest.mark.parametrize("model, seed", [("int_user_encoder_days_summed", 21), ("user_features", 22), ("user_representation_v1", 23)])

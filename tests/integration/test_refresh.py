@@ -183,3 +183,19 @@ def test_as_of_moved_back_rebuilds_instead_of_failing(live, tmp_path):
     live.dbt(["run", "--select", "tag:nrt"])  # back to the latest event day: a rebuild again
     assert plan_row(live)[0] == as_of
     assert_equals_full_rebuild(live, tmp_path / "rebuild_as_of")
+
+
+def test_a_new_attribute_is_capped_and_announced_to_the_published_versions(live):
+    """An email column: hundreds of values would be a one-hot as wide; the most common values
+    keep a slot each and the rest share one, and v1, trained without it, says what to do."""
+    from userrep.dbt import DbtError
+
+    users = pq.read_table(live.raw / "users.parquet")
+    emails = [f"user{i}@example.com" for i in range(users.num_rows)]
+    pq.write_table(users.append_column("email", pa.array(emails)), live.raw / "users.parquet")
+    with pytest.raises(DbtError) as error:
+        run_refresh(live)
+    assert ("user_representation_v1: the features changed since v1 was trained" in str(error.value)
+            and "groups added: email" in str(error.value) and "userrep unpublish v1" in str(error.value))
+    with live.connect() as con:
+        assert con.execute("select dim from feature_schema where group_name = 'email'").fetchone()[0] == 51

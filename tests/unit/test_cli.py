@@ -186,7 +186,7 @@ def test_load_movielens_writes_the_raw_contract(shared_movielens, tmp_path):
 
 
 def test_train_evaluate_and_publish_refuse_without_a_warehouse_or_version(project):
-    refused(invoke("train", "--epochs", "1"), "warehouse")
+    refused(invoke("train", "--steps", "1"), "warehouse")
     refused(invoke("evaluate", "--version", "v1"), "v1")
     refused(invoke("publish", "v1"), "version v1 is not in the registry")
     result = invoke("train-downstream", "churn", "--version", "v1")
