@@ -1,7 +1,7 @@
 """The same dbt project on Spark and on DuckDB: one tiny world (with refused rows and files that
 are not events) built on both from the same raw files and registry gives the same features,
 feature schema, quarantine and representation vectors; on Spark, a refresh after a landed batch
-(userrep.refresh with engine='spark') equals a full rebuild. Spark's tables are read with DuckDB's
+(`userrep refresh --engine spark`) equals a full rebuild. Spark's tables are read with DuckDB's
 read_parquet, as any reader would."""
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
 from conftest import clone_world
 from training.train import TrainConfig, train_and_register
+from userrep.cli import cli
 from userrep.publish import publish_representation
-from userrep.refresh import refresh
 from userrep.registry import Registry
 from userrep.synthetic import land_batch
 
@@ -125,14 +126,20 @@ def snapshot(spark):
 def test_a_refresh_on_spark_equals_a_full_rebuild_on_spark(parity, spark):
     before_features, before_encoded = snapshot(spark)
     batch = land_batch(parity.raw, users=25, new_users=4, seed=11, duplicates=15)
-    result = refresh(engine="spark", spark=spark, target_path=parity.root / "target_spark", **parity.paths())
+    # the CLI builds its session from the environment: this master and warehouse give it the test's session
+    env = {name: str(path) for name, path in [("USERREP_HOME", parity.root), ("USERREP_RAW_DIR", parity.raw),
+                                              ("USERREP_WAREHOUSE", parity.warehouse), ("USERREP_REGISTRY", parity.registry),
+                                              ("USERREP_PROJECT_DIR", parity.project), ("DBT_TARGET_PATH", parity.root / "target_spark")]}
+    env.update(USERREP_SPARK_MASTER=spark.sparkContext.master, USERREP_SPARK_WAREHOUSE=str(spark_warehouse(spark)))
+    refreshed = CliRunner(env=env).invoke(cli, ["refresh", "--engine", "spark"])
+    assert refreshed.exit_code == 0, refreshed.output
     features, encoded = snapshot(spark)
 
     assert len(set(features) - set(before_features)) == 4
     changed = {u for u in before_features if features[u][1] != before_features[u][1]}
     assert 0 < len(changed) <= batch["users_with_events"]
-    assert result["new_event_files"] == 1
-    assert result["users_with_new_features"] == len(changed) + 4 and result["re_encoded"] == {"v1": len(changed) + 4}
+    assert f"1 new event file(s), {len(changed) + 4} of {len(features)} users with new features, re-encoded v1: {len(changed) + 4}" \
+        in refreshed.output
     untouched = set(before_features) - changed
     assert all(features[u][1] == before_features[u][1] and (features[u][0] == before_features[u][0]).all()
                for u in untouched), "untouched users keep their row"
