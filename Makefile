@@ -14,8 +14,9 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/userrep demo
 
+# Two workers, one test file each at a time: most of a test's time is one dbt process on one core.
 test: $(BIN)/.installed
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 2 --dist loadfile tests
 
 bench: $(BIN)/.installed
 	$(BIN)/userrep bench
