@@ -11,11 +11,17 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# the Spark engine's packages (about 500 MB); `make demo` runs on DuckDB and does not need them
+$(BIN)/.installed-spark: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	touch $@
+
 demo: $(BIN)/.installed
 	$(BIN)/userrep demo
 
-# Two workers, one test file each at a time: most of a test's time is one dbt process on one core.
-test: $(BIN)/.installed
+# Both engines (the Spark tests need Java 17+ on the PATH), on two workers with one test file
+# each at a time: most of a test's time is one single-threaded dbt process.
+test: $(BIN)/.installed-spark
 	$(BIN)/pytest -q -n 2 --dist loadfile tests
 
 bench: $(BIN)/.installed

@@ -12,8 +12,8 @@
                'rebuild': true, 'everyone': true, 'users': none, 'new_event_files': [], 'event_files_in_window': [],
                'user_ranges': [[none, none]], 'work_since': 'null'}) }}
   {%- endif -%}
-  {%- set row = run_query("select cast(as_of as varchar), cast(window_start as varchar), rebuild, everyone, "
-        ~ "cast(work_since as varchar), event_files_in_window, new_event_files, users, user_range_bounds, user_count from "
+  {%- set row = run_query("select cast(as_of as string), cast(window_start as string), rebuild, everyone, "
+        ~ "cast(work_since as string), event_files_in_window, new_event_files, users, user_range_bounds, user_count from "
         ~ plan_relation ~ " order by planned_at desc limit 1").rows[0] -%}
   {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) if this is not none else none -%}
   {#- a model replaces every row when the plan rebuilds, on --full-refresh, and when it has no table yet -#}
@@ -103,4 +103,15 @@
 
 {% macro duckdb__complete_run_plan(plan) %}
   {%- do run_query("update " ~ plan ~ " set completed_at = now() where completed_at is null and planned_at = (select max(planned_at) from " ~ plan ~ ")") -%}
+{% endmacro %}
+
+{# Spark has no UPDATE on parquet: the run plan is written anew with the newest plan completed. #}
+{% macro spark__complete_run_plan(plan) %}
+  {%- set columns = [] -%}
+  {%- for column in adapter.get_columns_in_relation(plan) -%}
+    {%- do columns.append(
+          "case when completed_at is null and planned_at = (select max(planned_at) from " ~ plan ~ ") "
+          ~ "then current_timestamp() else completed_at end as completed_at" if column.name == 'completed_at' else column.quoted) -%}
+  {%- endfor -%}
+  {%- do run_query(spark_swap_in(plan, "select " ~ columns | join(', ') ~ " from " ~ plan, contract=false)) -%}
 {% endmacro %}

@@ -70,8 +70,105 @@
 {% macro empty_source_sql(node) %}
   {%- set columns = [] -%}
   {%- for column in node.columns.values() -%}
-    {%- do columns.append("cast(null as " ~ column.data_type ~ ") as " ~ column.name) -%}
+    {%- do columns.append("cast(null as " ~ sql_type(column.data_type) ~ ") as " ~ column.name) -%}
   {%- endfor -%}
-  {%- if node.meta.get('track_files') -%}{%- do columns.append("cast(null as varchar) as filename") -%}{%- endif -%}
+  {%- if node.meta.get('track_files') -%}{%- do columns.append("cast(null as string) as filename") -%}{%- endif -%}
   {{ return("select " ~ columns | join(', ') ~ " where false") }}
+{% endmacro %}
+
+{#
+  Spark SQL cannot list files, so userrep.spark lists the raw directory through Hadoop's
+  FileSystem into raw.files (file_path, size_bytes, modified_at) before dbt starts, and names that
+  listing in a session setting; a listing this run did not write (a plain `dbt --target spark`, or
+  one left by an earlier run) is refused. The sources are then found as on DuckDB.
+#}
+{% macro spark__register_raw_sources(raw) %}
+  {%- do require_spark_file_listing() -%}
+  {%- do run_query("create schema if not exists raw") -%}
+  {%- for node in graph.sources.values() if node.source_name == 'raw' and node.name != 'event_files' -%}
+    {%- set single_file = raw ~ '/' ~ node.name ~ '.parquet' -%}
+    {%- set directory = raw ~ '/' ~ node.name ~ '/' -%}
+    {%- set in_directory = "substr(file_path, 1, " ~ directory | length ~ ") = " ~ sql_string(directory) -%}
+    {%- set has_single_file = run_query("select count(*) from raw.files where file_path = " ~ sql_string(single_file)).columns[0].values()[0] > 0 -%}
+    {%- if node.meta.get('track_files') -%}
+      {%- do run_query("create or replace view raw.event_files as select file_path, substr(file_path, " ~ (raw | length + 2)
+            ~ ") as source_file, size_bytes, modified_at from raw.files where "
+            ~ ("file_path = " ~ sql_string(single_file) if has_single_file else in_directory)) -%}
+      {%- set files = run_query("select file_path from raw.event_files where (" ~ event_file_problem() ~ ") is null order by 1").columns[0].values() | list -%}
+      {%- set body = spark__parquet_files_sql(files, node, with_filename=true) -%}
+    {%- elif has_single_file -%}
+      {%- set body = spark__parquet_files_sql([single_file], node, with_filename=false) -%}
+    {%- else -%}
+      {%- set files = run_query("select file_path from raw.files where " ~ in_directory ~ " and file_path like '%.parquet' order by 1").columns[0].values() | list -%}
+      {%- if files -%}
+        {%- set body = spark__parquet_files_sql(files, node, with_filename=false) -%}
+      {%- elif node.meta.get('optional') -%}
+        {%- set body = empty_source_sql(node) -%}
+      {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "raw source '" ~ node.name ~ "' not found: expected " ~ single_file ~ " or parquet files under "
+            ~ directory ~ " (set USERREP_RAW_DIR or USERREP_HOME)") }}
+      {%- endif -%}
+    {%- endif -%}
+    {%- do run_query("create or replace view raw." ~ node.identifier ~ " as " ~ body) -%}
+  {%- endfor -%}
+{% endmacro %}
+
+{% macro require_spark_file_listing() %}
+  {%- set expected = run_query("set userrep.raw_files_listing").columns[1].values()[0] -%}
+  {%- set listing = adapter.get_relation(database=none, schema='raw', identifier='files') -%}
+  {%- set found = run_query("select max(listing) from raw.files").columns[0].values()[0] if listing is not none else none -%}
+  {%- if found is none or found != expected -%}
+    {{ exceptions.raise_compiler_error(
+        "the raw files were not listed for this run: run the Spark target through `userrep build --engine spark` "
+        ~ "(or userrep.spark.run_dbt), which lists the raw directory and registers the registry's functions first") }}
+  {%- endif -%}
+{% endmacro %}
+
+{#
+  Parquet files read one by one and stacked by column name, each file's columns in place and a
+  typed NULL for those it lacks (DuckDB's union_by_name); `filename` is the path as listed. A
+  directory read would skip files silently (Spark reads only the deepest partition level when
+  files sit at several) and cannot leave out the files the listing marks unreadable.
+#}
+{% macro spark__parquet_files_sql(files, node, with_filename) %}
+  {%- if not files -%}
+    {{ return(empty_source_sql(node)) }}
+  {%- endif -%}
+  {%- set columns = {} -%}
+  {%- set order = [] -%}
+  {%- set per_file = [] -%}
+  {%- for file in files -%}
+    {%- set described = run_query("describe query select * from " ~ spark_parquet_path(file)) -%}
+    {%- set names = [] -%}
+    {%- for row in described.rows -%}
+      {%- do names.append(row[0] | lower) -%}
+      {%- if row[0] | lower not in columns -%}
+        {%- do columns.update({row[0] | lower: row[1]}) -%}
+        {%- do order.append(row[0]) -%}
+      {%- endif -%}
+    {%- endfor -%}
+    {%- do per_file.append(names) -%}
+  {%- endfor -%}
+  {%- set selects = [] -%}
+  {%- for file in files -%}
+    {%- set present = per_file[loop.index0] -%}
+    {%- set items = [] -%}
+    {%- for name in order -%}
+      {%- do items.append(spark__quote_name(name) if name | lower in present
+                          else "cast(null as " ~ columns[name | lower] ~ ") as " ~ spark__quote_name(name)) -%}
+    {%- endfor -%}
+    {%- if with_filename -%}{%- do items.append(sql_string(file) ~ " as filename") -%}{%- endif -%}
+    {%- do selects.append("select " ~ items | join(", ") ~ " from " ~ spark_parquet_path(file)) -%}
+  {%- endfor -%}
+  {{ return(selects | join("\nunion all\n")) }}
+{% endmacro %}
+
+{# A file as a Spark relation: parquet.`path`, its glob characters escaped (Spark globs such paths). #}
+{% macro spark_parquet_path(path) %}
+  {%- set escaped = namespace(text=path | replace('\\', '\\\\')) -%}
+  {%- for character in ['{', '}', '[', ']', '*', '?'] -%}
+    {%- set escaped.text = escaped.text | replace(character, '\\' ~ character) -%}
+  {%- endfor -%}
+  {{ return('parquet.`' ~ escaped.text | replace('`', '``') ~ '`') }}
 {% endmacro %}

@@ -33,14 +33,14 @@ where features.updated_at > (select max(updated_at) from {{ this }})
   {%- set versions = ref('representation_models') -%}
   {%- set layout = ref('feature_schema') -%}
   {%- if execute -%}
-    {%- set rows = run_query(
-        "with current_layout as (select list(group_name order by group_index) as groups, max(schema_hash) as hash from " ~ layout ~ ")"
-        ~ " select version.feature_schema_hash, current_layout.hash,"
-        ~ " list_filter(current_layout.groups, lambda g: not list_contains(version.feature_groups, g)),"
-        ~ " list_filter(version.feature_groups, lambda g: not list_contains(current_layout.groups, g))"
-        ~ " from " ~ versions ~ " as version cross join current_layout where version.model_version = " ~ sql_string(version)).rows -%}
+    {%- set rows = run_query("select version.feature_schema_hash, (select max(schema_hash) from " ~ layout ~ "), version.feature_groups"
+        ~ " from " ~ versions ~ " as version where version.model_version = " ~ sql_string(version)).rows -%}
     {%- if rows and rows[0][0] != rows[0][1] -%}
-      {%- set added, removed = list_value(rows[0][2]), list_value(rows[0][3]) -%}
+      {%- set current = run_query("select group_name from " ~ layout ~ " order by group_index").columns[0].values() | list -%}
+      {%- set trained = list_value(rows[0][2]) -%}
+      {#- a manifest without groups names none added, as DuckDB's list_filter over NULL did -#}
+      {%- set added = current | reject('in', trained) | list if rows[0][2] is not none else [] -%}
+      {%- set removed = trained | reject('in', current) | list -%}
       {{ exceptions.raise_compiler_error(
           "user_representation_" ~ version ~ ": the features changed since " ~ version ~ " was trained (feature schema "
           ~ rows[0][0][:12] ~ " -> " ~ rows[0][1][:12] ~ "; groups added: " ~ (added | join(', ') or 'none')
@@ -54,7 +54,7 @@ where features.updated_at > (select max(updated_at) from {{ this }})
 {# After a rebuild of user_features, the users it no longer has (removed from the users source) leave this table too. #}
 {% macro delete_users_without_features() %}
   {%- if is_incremental() -%}
-    delete from {{ this }} where user_id not in (select user_id from {{ ref('user_features') }})
+    {{ delete_rows(this, "user_id not in (select user_id from " ~ ref('user_features') ~ ")") }}
   {%- endif -%}
 {% endmacro %}
 
@@ -64,14 +64,31 @@ where features.updated_at > (select max(updated_at) from {{ this }})
 #}
 {% macro require_function(function_name) %}
   {%- if execute -%}
-    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = " ~ sql_string(function_name)).columns[0].values()[0] -%}
-    {%- if found == 0 -%}
-      {{ exceptions.raise_compiler_error(
-          function_name ~ " is not registered: the registry (USERREP_REGISTRY) has no such version, "
-          ~ "or profiles.yml lacks the python_udfs.userrep_udfs plugin") }}
+    {%- if not function_registered(function_name) -%}
+      {{ exceptions.raise_compiler_error(function_name ~ " is not registered: " ~ adapter.dispatch('missing_function_hint', 'userrep')()) }}
     {%- endif -%}
     {%- do run_query("select " ~ function_name | replace('userrep_', 'userrep_verify_', 1) ~ "()") -%}
   {%- endif -%}
+{% endmacro %}
+
+{% macro function_registered(function_name) %}{{ return(adapter.dispatch('function_registered', 'userrep')(function_name)) }}{% endmacro %}
+
+{% macro duckdb__function_registered(function_name) %}
+  {{ return(run_query("select count(*) from duckdb_functions() where function_name = " ~ sql_string(function_name)).columns[0].values()[0] > 0) }}
+{% endmacro %}
+
+{% macro spark__function_registered(function_name) %}
+  {{ return(run_query("show user functions like " ~ sql_string(function_name)).rows | length > 0) }}
+{% endmacro %}
+
+{% macro duckdb__missing_function_hint() %}
+  {{ return("the registry (USERREP_REGISTRY) has no such version, or profiles.yml lacks the python_udfs.userrep_udfs plugin") }}
+{% endmacro %}
+
+{#- dbt-spark's own session has none of the registry's functions: userrep.spark registers them first -#}
+{% macro spark__missing_function_hint() %}
+  {{ return("the registry (USERREP_REGISTRY) has no such version, or dbt was started without userrep's Spark runner: "
+            ~ "run `userrep build --engine spark` (or userrep.spark.run_dbt), which registers the registry's functions on the session") }}
 {% endmacro %}
 
 {#
@@ -99,8 +116,9 @@ scored as (
     select
         cohort.user_id,
         max_by(
-            {'neighbour_id': candidates.user_id, 'cosine_similarity': array_inner_product(cohort.embedding, candidates.embedding)},
-            array_inner_product(cohort.embedding, candidates.embedding),
+            {{ struct_of([('neighbour_id', 'candidates.user_id'),
+                          ('cosine_similarity', inner_product('cohort.embedding', 'candidates.embedding'))]) }},
+            {{ inner_product('cohort.embedding', 'candidates.embedding') }},
             {{ k | int }}
         ) as neighbours
     from cohort
@@ -115,7 +133,7 @@ select
     neighbour.cosine_similarity,
     'v{{ version }}' as model_version
 from scored,
-    unnest(neighbours) with ordinality as ranked(neighbour, neighbour_rank)
+    {{ ranked_elements('neighbours', 'neighbour', 'neighbour_rank') }}
 {% endmacro %}
 
 {#
@@ -139,6 +157,6 @@ from {{ ref('user_representation', v=representation_version) }} as representatio
 -- only this version's own rows count: after a move to another version of the space, every user is rescored
 where representation.updated_at > coalesce(
     (select max(computed_at) from {{ this }} where representation_version = 'v{{ representation_version }}'),
-    '-infinity'::timestamptz)
+    {{ timestamp_before_all() }})
 {%- endif %}
 {% endmacro %}

@@ -26,6 +26,7 @@ class FunctionSpec:
     input_dim: int | None
     output_dim: int | None
     refusal: str | None = None  # why the version must not be used; None when it verified
+    sha256: str | None = None  # of the ONNX file, from the manifest: an engine that copies the file checks the copy
 
 
 def verify_function_name(sql_name: str) -> str:
@@ -53,9 +54,11 @@ def _refusing(sql_name: str, reason: str) -> Callable:
 
 def verifier(spec: FunctionSpec) -> Callable:
     """A model calls this before encoding, so a refused version fails even when no row changed."""
+    sql_name, refusal = spec.sql_name, spec.refusal  # not the spec: Spark pickles this function to its executors
+
     def verify() -> str:
-        if spec.refusal:
-            raise RegistryError(f"{spec.sql_name}: {spec.refusal}")
+        if refusal:
+            raise RegistryError(f"{sql_name}: {refusal}")
         return "ok"
     return verify
 
@@ -119,7 +122,7 @@ def _spec(registry: Registry, version: str, sql_name: str, onnx_file: str, tag_o
         name=sql_name, path=registry.path(version) / onnx_file, input_dim=manifest.input_dim,
         output_dim=manifest.latent_dim, tag_name=tag_name, **check,
     )
-    return FunctionSpec(sql_name, function, manifest.input_dim, manifest.latent_dim)
+    return FunctionSpec(sql_name, function, manifest.input_dim, manifest.latent_dim, sha256=manifest.files[onnx_file])
 
 
 def registry_functions(root: Path | str, published: Path | str | None = None) -> list[FunctionSpec]:

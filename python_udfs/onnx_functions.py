@@ -1,5 +1,5 @@
 """ONNX models as vectorised Arrow functions. Engine-neutral: nothing here knows DuckDB or dbt,
-so a Spark pandas UDF can wrap the same OnnxFunction. Never imports torch.
+so Spark's arrow_udf (userrep.spark) wraps the same OnnxFunction. Never imports torch.
 """
 
 from __future__ import annotations

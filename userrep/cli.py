@@ -16,7 +16,8 @@ from userrep.config import ENVIRONMENT, Deployment
 
 # Which variables each kind of command reads (listed by its --help).
 LOCATING = ("USERREP_HOME", "USERREP_PROJECT_DIR")
-DBT_RUN = (*LOCATING, "USERREP_RAW_DIR", "USERREP_WAREHOUSE", "USERREP_REGISTRY", "USERREP_MEMORY_LIMIT")
+DBT_RUN = (*LOCATING, "USERREP_RAW_DIR", "USERREP_WAREHOUSE", "USERREP_REGISTRY", "USERREP_MEMORY_LIMIT",
+           "USERREP_SPARK_MASTER", "USERREP_SPARK_WAREHOUSE")
 
 
 def reads(*names: str) -> str:
@@ -166,21 +167,35 @@ def fit_cf_encoder_cmd(events, out, name, dim, min_users, seed):
     click.echo(f"encoder {name}: {table.num_rows:,} items x {dim} dims -> {out}")
 
 
+ENGINE = click.option(
+    "--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+    help="spark: dbt runs in this process on target spark, on a SparkSession (USERREP_SPARK_MASTER) with the "
+         "registry's functions; needs the spark extra and Java 17+. Tables: parquet under USERREP_SPARK_WAREHOUSE.")
+
+
 @cli.command(epilog=reads(*DBT_RUN))
 @click.option("--vars", "dbt_vars", default=None, help="dbt vars as YAML, e.g. '{as_of: 2018-08-27, horizons: [30, 365]}'.")
 @click.option("--select", "-s", "select", multiple=True, help="dbt selector, e.g. tag:published (repeatable).")
 @click.option("--exclude", multiple=True, help="dbt selector to leave out (repeatable).")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
-def build(dbt_vars, select, exclude, full_refresh):
+@ENGINE
+def build(dbt_vars, select, exclude, full_refresh, engine):
     """`dbt build` for this deployment: staging, features, published representations and their tests."""
-    from userrep.dbt import run_dbt
-
     deployment = current_deployment()
     args = ["build", *(["--select", *select] if select else []), *(["--exclude", *exclude] if exclude else []),
             *(["--full-refresh"] if full_refresh else [])]
     start = time.perf_counter()
-    run_dbt(args, parse_vars(dbt_vars), deployment=deployment, quiet=False)
-    click.echo(f"built {deployment.warehouse} in {time.perf_counter() - start:.1f}s")
+    if engine == "spark":
+        from userrep.spark import run_dbt as run_on_spark
+
+        run_on_spark(args, parse_vars(dbt_vars), deployment=deployment)
+        built = deployment.spark_warehouse
+    else:
+        from userrep.dbt import run_dbt
+
+        run_dbt(args, parse_vars(dbt_vars), deployment=deployment, quiet=False)
+        built = deployment.warehouse
+    click.echo(f"built {built} in {time.perf_counter() - start:.1f}s")
 
 
 @cli.command(epilog=reads(*LOCATING, "USERREP_WAREHOUSE", "USERREP_REGISTRY"))
@@ -339,8 +354,16 @@ def evaluate(version, out, folds, repeats, max_users):
 @click.option("--monthly-history", is_flag=True, help="The history in one file per calendar month.")
 @click.option("--root", type=click.Path(path_type=Path), default=Path("benchmarks/worlds"), show_default=True)
 @click.option("--no-demo", is_flag=True, help="Skip timing `userrep demo`.")
-def bench(users, events_per_user, days, monthly_history, root, no_demo):
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="spark: full builds (DuckDB, Spark local[2] and local[1]), a 10k-user refresh on both and Spark's "
+                   "fixed cost, on a 1,000-user world and the --users world (365 days of history in one file).")
+def bench(users, events_per_user, days, monthly_history, root, no_demo, engine):
     """Measure every stage (features vs scipy.sparse, refresh, training, encoding, end to end)."""
+    if engine == "spark":
+        from benchmarks.spark import run_spark_bench
+
+        click.echo(f"results: {run_spark_bench(users, root.resolve(), events_per_user)}")
+        return
     from benchmarks.run import run_bench
 
     results = run_bench(users, root.resolve(), events_per_user, demo=not no_demo, days=days, monthly_history=monthly_history)
@@ -383,12 +406,13 @@ def cost(teams, dbt_vars, steps, latent_dim, batch_users, batch_new_users, out, 
 @click.option("--wait", "wait_seconds", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait for another process (a nightly build) to release the warehouse.")
 @click.option("--vars", "dbt_vars", default=None, help="dbt vars as YAML: the same as the builds of this deployment.")
-def refresh(wait_seconds, dbt_vars):
+@ENGINE
+def refresh(wait_seconds, dbt_vars, engine):
     """Near-real-time refresh: new event files and new users to every published version and the
     downstream scores pinned to it (= dbt run --select tag:nrt). A SIGTERM or SIGINT is passed to dbt."""
     from userrep.refresh import refresh as run_refresh
 
-    result = run_refresh(current_deployment(), parse_vars(dbt_vars), wait_seconds=wait_seconds)
+    result = run_refresh(current_deployment(), parse_vars(dbt_vars), wait_seconds=wait_seconds, engine=engine)
     rescored = "".join(f", rescored {task}: {n:,}" for task, n in result["rescored"].items())
     click.echo(
         f"refreshed in {result['seconds']:.1f}s: {result['new_event_files']} new event file(s), "

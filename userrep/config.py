@@ -19,6 +19,8 @@ ENVIRONMENT = {
     "USERREP_WAREHOUSE": "DuckDB warehouse file [default: HOME/warehouse/userrep.duckdb]",
     "USERREP_REGISTRY": "model registry [default: HOME/registry]",
     "USERREP_MEMORY_LIMIT": "DuckDB memory_limit of dbt runs [default: 8GB]",
+    "USERREP_SPARK_MASTER": "Spark master of --engine spark [default: local[2]]",
+    "USERREP_SPARK_WAREHOUSE": "Spark's tables (parquet) and metastore [default: HOME/warehouse/spark]",
 }
 
 
@@ -51,6 +53,12 @@ class Deployment:
     raw: Path
     warehouse: Path
     registry: Path
+    # Spark's managed tables (parquet, readable by DuckDB's read_parquet) and their Derby metastore
+    spark_warehouse: Path | None = None
+
+    def __post_init__(self):
+        if self.spark_warehouse is None:
+            object.__setattr__(self, "spark_warehouse", self.home / "warehouse" / "spark")
 
     @property
     def published(self) -> Path:
@@ -77,12 +85,13 @@ class Deployment:
             return Path(os.environ[variable]).resolve() if os.environ.get(variable) else default
 
         return cls(home, path("USERREP_RAW_DIR", defaults.raw), path("USERREP_WAREHOUSE", defaults.warehouse),
-                   path("USERREP_REGISTRY", defaults.registry))
+                   path("USERREP_REGISTRY", defaults.registry), path("USERREP_SPARK_WAREHOUSE", defaults.spark_warehouse))
 
     def env(self) -> dict[str, str]:
         """The variables a child process (dbt) reads, every one absolute."""
         return {"USERREP_HOME": str(self.home), "USERREP_RAW_DIR": str(self.raw),
-                "USERREP_WAREHOUSE": str(self.warehouse), "USERREP_REGISTRY": str(self.registry)}
+                "USERREP_WAREHOUSE": str(self.warehouse), "USERREP_REGISTRY": str(self.registry),
+                "USERREP_SPARK_WAREHOUSE": str(self.spark_warehouse)}
 
 
 def raw_dir() -> Path:
@@ -99,3 +108,11 @@ def registry_dir() -> Path:
 
 def reports_dir() -> Path:
     return Deployment.from_env().reports
+
+
+def spark_warehouse_dir() -> Path:
+    return Deployment.from_env().spark_warehouse
+
+
+def spark_master() -> str:
+    return os.environ.get("USERREP_SPARK_MASTER") or "local[2]"

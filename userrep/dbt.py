@@ -44,7 +44,7 @@ def deployment_for(deployment: Deployment | None = None, home=None, raw_dir=None
         return Path(path).resolve() if path else default
 
     return Deployment(base.home, resolved(raw_dir, base.raw), resolved(warehouse, base.warehouse),
-                      resolved(registry, base.registry))
+                      resolved(registry, base.registry), base.spark_warehouse)
 
 
 def dbt_command(args: list[str], dbt_vars: dict | None = None, deployment: Deployment | None = None, target_path=None,

@@ -165,18 +165,20 @@ def render(state: dict) -> dict[str, str]:
         )
 
     def columns(latent_dim: int) -> list[dict]:
+        timestamp = engine_type("timestamp with time zone", spark="timestamp")
         return [
             # unique by test, not by a PRIMARY KEY: DuckDB's index made a refresh that rewrites every
             # user (a new day) spend 44 s in COMMIT at 1M users, against 0.1 s without it
-            {"name": "user_id", "data_type": "varchar", "constraints": [{"type": "not_null"}], "data_tests": ["unique"]},
-            {"name": "embedding", "data_type": f"float[{latent_dim}]", "constraints": [{"type": "not_null"}],
+            {"name": "user_id", "data_type": "string", "constraints": [{"type": "not_null"}], "data_tests": ["unique"]},
+            {"name": "embedding", "data_type": engine_type(f"float[{latent_dim}]", spark="array<float>"),
+             "constraints": [{"type": "not_null"}],
              "description": f"The user's representation: {latent_dim} floats, unit length."},
-            {"name": "model_version", "data_type": "varchar", "constraints": [{"type": "not_null"}],
+            {"name": "model_version", "data_type": "string", "constraints": [{"type": "not_null"}],
              "data_tests": [{"accepted_values": {"arguments": {"values": ["__VERSION__"]}}}]},
-            {"name": "feature_schema_hash", "data_type": "varchar", "constraints": [{"type": "not_null"}]},
-            {"name": "computed_at", "data_type": "timestamp with time zone", "constraints": [{"type": "not_null"}],
+            {"name": "feature_schema_hash", "data_type": "string", "constraints": [{"type": "not_null"}]},
+            {"name": "computed_at", "data_type": timestamp, "constraints": [{"type": "not_null"}],
              "description": "When this user's embedding was computed by this version."},
-            {"name": "updated_at", "data_type": "timestamp with time zone", "constraints": [{"type": "not_null"}],
+            {"name": "updated_at", "data_type": timestamp, "constraints": [{"type": "not_null"}],
              "description": "When the row was last written; refreshes leave unchanged users alone."},
         ]
 
@@ -255,6 +257,11 @@ def render(state: dict) -> dict[str, str]:
         + yaml.safe_dump(document, sort_keys=False, width=100)
     )
     return files
+
+
+def engine_type(duckdb: str, spark: str) -> str:
+    """A contract's data type as each engine spells it (dbt renders the YAML for its target)."""
+    return f"{{{{ '{spark}' if target.type == 'spark' else '{duckdb}' }}}}"
 
 
 def write_project_files(state: dict, directory: Path) -> None:

@@ -13,27 +13,48 @@ from userrep.publish import load_state
 from userrep.registry import version_number
 from userrep.warehouse import connect
 
+ENGINES = ("duckdb", "spark")
+
 
 def refresh(deployment: Deployment | None = None, dbt_vars: dict | None = None, wait_seconds: float = 0,
-            **dbt_kwargs) -> dict:
-    """dbt_kwargs: run_dbt's path overrides (home, raw_dir, warehouse, registry, project, target_path)."""
+            engine: str = "duckdb", spark=None, **dbt_kwargs) -> dict:
+    """dbt_kwargs: run_dbt's path overrides (home, raw_dir, warehouse, registry, project, target_path).
+    On Spark (`engine='spark'`), dbt runs in this process on `spark` (default: the deployment's
+    session), and `wait_seconds` does not apply."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     paths = {k: dbt_kwargs.pop(k) for k in ("home", "raw_dir", "warehouse", "registry") if k in dbt_kwargs}
     deployment = deployment_for(deployment, **paths)
     started = dt.datetime.now(dt.timezone.utc)
     clock = time.perf_counter()
+    if engine == "spark":
+        from userrep import spark as spark_engine
+
+        spark = spark or spark_engine.spark_session(warehouse=deployment.spark_warehouse)
+        spark_engine.run_dbt(["run", "--select", "tag:nrt"], dbt_vars, deployment=deployment, spark=spark, **dbt_kwargs)
+        seconds = time.perf_counter() - clock
+        return _summary(deployment, started, seconds, lambda sql, *params: spark_engine.scalar(spark, sql, *params))
     run_dbt(["run", "--select", "tag:nrt"], dbt_vars, deployment=deployment, wait_seconds=wait_seconds, **dbt_kwargs)
     seconds = time.perf_counter() - clock
-    published = load_state(deployment.published)
     with connect(deployment.warehouse) as con:
-        def changed(table: str, column: str = "updated_at") -> int:
-            return con.execute(f"select count(*) from {table} where {column} >= ?", [started]).fetchone()[0]
+        return _summary(deployment, started, seconds,
+                        lambda sql, *params: con.execute(sql.format(schema=""), list(params)).fetchone()[0])
 
-        return {
-            "seconds": round(seconds, 2),
-            "new_event_files": con.execute(
-                "select count(*) from run_plan_event_files where planned_at >= ? and change = 'new'", [started.replace(tzinfo=None)]).fetchone()[0],
-            "users": con.execute("select count(*) from user_features").fetchone()[0],
-            "users_with_new_features": changed("user_features"),
-            "re_encoded": {v: changed(f"user_representation_{v}") for v in sorted(published["representations"], key=version_number)},
-            "rescored": {task: changed(f"{task}_scores", "computed_at") for task in sorted(published["downstream"])},
-        }
+
+def _summary(deployment: Deployment, started: dt.datetime, seconds: float, count) -> dict:
+    """`count(sql, *params)`: the engine's answer to a count query whose tables are written
+    {schema}name and whose parameters are ?."""
+    published = load_state(deployment.published)
+
+    def changed(table: str, column: str = "updated_at") -> int:
+        return count(f"select count(*) from {{schema}}{table} where {column} >= ?", started)
+
+    return {
+        "seconds": round(seconds, 2),
+        "new_event_files": count("select count(*) from {schema}run_plan_event_files where planned_at >= ? and change = 'new'",
+                                 started.replace(tzinfo=None)),
+        "users": count("select count(*) from {schema}user_features"),
+        "users_with_new_features": changed("user_features"),
+        "re_encoded": {v: changed(f"user_representation_{v}") for v in sorted(published["representations"], key=version_number)},
+        "rescored": {task: changed(f"{task}_scores", "computed_at") for task in sorted(published["downstream"])},
+    }

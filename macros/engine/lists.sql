@@ -47,3 +47,28 @@
 {% macro sorted_list(expr) %}{{ return(adapter.dispatch('sorted_list', 'userrep')(expr)) }}{% endmacro %}
 {% macro duckdb__sorted_list(expr) -%}list({{ expr }} order by {{ expr }}){%- endmacro %}
 {% macro spark__sorted_list(expr) -%}array_sort(collect_list({{ expr }})){%- endmacro %}
+
+{# The inner product of two FLOAT lists of one length (the cosine of unit vectors). #}
+{% macro inner_product(a, b) %}{{ return(adapter.dispatch('inner_product', 'userrep')(a, b)) }}{% endmacro %}
+{% macro duckdb__inner_product(a, b) -%}array_inner_product({{ a }}, {{ b }}){%- endmacro %}
+{% macro spark__inner_product(a, b) -%}
+  cast(aggregate(zip_with({{ a }}, {{ b }}, (x, y) -> cast(x as double) * y), cast(0 as double), (total, v) -> total + v) as float)
+{%- endmacro %}
+
+{# A struct of (name, SQL expression) pairs. #}
+{% macro struct_of(pairs) %}{{ return(adapter.dispatch('struct_of', 'userrep')(pairs)) }}{% endmacro %}
+{% macro duckdb__struct_of(pairs) -%}
+  { {%- for name, expression in pairs %}{{ sql_string(name) }}: {{ expression }}{{ ', ' if not loop.last }}{% endfor -%} }
+{%- endmacro %}
+{% macro spark__struct_of(pairs) -%}
+  named_struct({%- for name, expression in pairs %}{{ sql_string(name) }}, {{ expression }}{{ ', ' if not loop.last }}{% endfor -%})
+{%- endmacro %}
+
+{# A FROM-clause item: one row per element of `list`, as columns `element` and `position` (1-based). #}
+{% macro ranked_elements(list, element, position) %}{{ return(adapter.dispatch('ranked_elements', 'userrep')(list, element, position)) }}{% endmacro %}
+{% macro duckdb__ranked_elements(list, element, position) -%}
+  unnest({{ list }}) with ordinality as ranked({{ element }}, {{ position }})
+{%- endmacro %}
+{% macro spark__ranked_elements(list, element, position) -%}
+  lateral inline(transform({{ list }}, (x, i) -> struct(x as {{ element }}, i + 1 as {{ position }}))) as ranked({{ element }}, {{ position }})
+{%- endmacro %}

@@ -30,3 +30,8 @@
 {% macro spark__utc_timestamp(name, data_type) -%}
   try_cast({{ name }} as timestamp)
 {%- endmacro %}
+
+{# A timestamp earlier than every other, for comparisons (Spark has no infinite timestamps). #}
+{% macro timestamp_before_all() %}{{ return(adapter.dispatch('timestamp_before_all', 'userrep')()) }}{% endmacro %}
+{% macro duckdb__timestamp_before_all() -%}'-infinity'::timestamptz{%- endmacro %}
+{% macro spark__timestamp_before_all() -%}timestamp'0001-01-01 00:00:00'{%- endmacro %}

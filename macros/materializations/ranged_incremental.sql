@@ -58,7 +58,8 @@
     {%- set conditions = [] -%}
     {%- if bounds[0] is not none -%}{%- do conditions.append(column ~ ' >= ' ~ sql_string(bounds[0])) -%}{%- endif -%}
     {%- if bounds[1] is not none -%}{%- do conditions.append(column ~ ' < ' ~ sql_string(bounds[1])) -%}{%- endif -%}
-    {%- set result.sql = result.sql | replace('/*user_range:' ~ column ~ '*/ true', '(' ~ (conditions | join(' and ') or 'true') ~ ')') -%}
+    {#- a bare `true`, not `(true)`: Spark 4.3 fails `where (true)` on a view (ASSIGNMENT_ARITY_MISMATCH) -#}
+    {%- set result.sql = result.sql | replace('/*user_range:' ~ column ~ '*/ true', '(' ~ conditions | join(' and ') ~ ')' if conditions else 'true') -%}
   {%- endfor -%}
   {{ return(result.sql) }}
 {% endmacro %}

@@ -48,7 +48,7 @@ group by item_days.user_id, item_days.event_day
 
 select
     user_id,
-    cast(null as varchar) as encoder,
+    cast(null as string) as encoder,
     event_day,
     sum(event_count) as event_count,
     sum(weight_sum) as weight_sum,

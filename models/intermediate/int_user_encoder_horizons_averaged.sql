@@ -58,7 +58,7 @@ select
     0 as horizon_days,
     event_count,
     weight_sum as weight,
-    cast(null as float[]) as mean_embedding
+    cast(null as {{ sql_type('float[]') }}) as mean_embedding
 from daily
 where false
 {%- endfor %}

@@ -25,7 +25,7 @@ group by picks.user_id
 {{ 'union all' if not loop.last }}
 {%- else %}
 
-select user_id, cast(null as varchar) as encoder, 0 as pick_count, cast(null as float[]) as mean_embedding
+select user_id, cast(null as string) as encoder, 0 as pick_count, cast(null as {{ sql_type('float[]') }}) as mean_embedding
 from picks
 where false
 {%- endfor %}

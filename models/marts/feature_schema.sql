@@ -39,13 +39,13 @@ modalities as (
 -- categorical attributes: the most common values (at most var max_category_values), the rest share one slot
 attribute_values as (
     {%- for attribute in attributes %}
-    select {{ sql_string(attribute) }} as attribute, cast({{ quote_name(attribute) }} as varchar) as value, count(*) as users
+    select {{ sql_string(attribute) }} as attribute, cast({{ quote_name(attribute) }} as string) as value, count(*) as users
     from {{ users }}
     where {{ quote_name(attribute) }} is not null
-    group by cast({{ quote_name(attribute) }} as varchar)
+    group by cast({{ quote_name(attribute) }} as string)
     {{ 'union all' if not loop.last }}
     {%- else %}
-    select cast(null as varchar) as attribute, cast(null as varchar) as value, 0 as users
+    select cast(null as string) as attribute, cast(null as string) as value, 0 as users
     where false
     {%- endfor %}
 ),
@@ -80,7 +80,7 @@ groups as (
     union all
     select 5, '', null, 'tenure_days', 'tenure', null, null, null, '', 1
     union all
-    select 6, attribute, null, attribute, 'categorical', null, null, null, cast(detail as varchar), dim
+    select 6, attribute, null, attribute, 'categorical', null, null, null, cast(detail as string), dim
     from categoricals
     union all
     -- presence flags: 1 when the group they name carries signal, 0 when it is zero-filled
@@ -121,6 +121,6 @@ select
     cast(feature_offset as integer) as feature_offset,
     cast(dim as integer) as dim,
     {{ sha256_of_lines(
-        "concat_ws('|', group_name, kind, coalesce(encoder, ''), coalesce(cast(horizon_days as varchar), ''), "
-        ~ "coalesce(modality, ''), detail, cast(feature_offset as varchar), cast(dim as varchar))", 'group_index') }} as schema_hash
+        "concat_ws('|', group_name, kind, coalesce(encoder, ''), coalesce(cast(horizon_days as string), ''), "
+        ~ "coalesce(modality, ''), detail, cast(feature_offset as string), cast(dim as string))", 'group_index') }} as schema_hash
 from laid_out

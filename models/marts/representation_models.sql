@@ -3,44 +3,36 @@
   on every run, so a version registered while the warehouse was busy is listed by the next run.
 -#}
 {{ config(materialized='table', tags=['nrt', 'published']) }}
-{%- set registry = env_var('USERREP_REGISTRY', env_var('USERREP_HOME', '.') ~ '/registry') -%}
-{%- set manifests = "'" ~ (registry ~ '/v*/manifest.json') | replace("'", "''") ~ "'" -%}
-{%- set found = execute and run_query('select count(*) from glob(' ~ manifests ~ ')').columns[0].values()[0] > 0 %}
+{%- set version_pattern = "'/(v[0-9]+)/manifest[.]json$'" %}
 
 with manifests as (
-{%- if found %}
-    select json as manifest, filename as manifest_path
-    from read_json_objects({{ manifests }}, filename = true)
-{%- else %}
-    select cast(null as json) as manifest, cast(null as varchar) as manifest_path
-    where false
-{%- endif %}
+    {{ registry_manifests_sql(env_var('USERREP_REGISTRY', env_var('USERREP_HOME', '.') ~ '/registry')) }}
 ),
 
 versions as (
     -- the directory's name is the version, as the registry reads it; v*/ also matches other names
     select
-        regexp_extract(manifest_path, '/(v[0-9]+)/manifest\.json$', 1) as model_version,
+        regexp_extract(manifest_path, {{ version_pattern }}, 1) as model_version,
         manifest,
-        regexp_replace(manifest_path, '/manifest\.json$', '') as path
+        regexp_replace(manifest_path, '/manifest[.]json$', '') as path
     from manifests
-    where regexp_matches(manifest_path, '/v[0-9]+/manifest\.json$')
+    where regexp_extract(manifest_path, {{ version_pattern }}, 1) != ''
 )
 
 select
     model_version,
-    manifest ->> '$.kind' as kind,
-    cast(manifest ->> '$.created_at' as timestamptz) as created_at,
-    manifest ->> '$.parent_version' as parent_version,
-    manifest ->> '$.feature_schema_hash' as feature_schema_hash,
-    manifest ->> '$.feature_schema[*].group_name' as feature_groups,
-    cast(manifest ->> '$.input_dim' as integer) as input_dim,
-    cast(manifest ->> '$.latent_dim' as integer) as latent_dim,
-    cast(manifest ->> '$.training_data.as_of' as date) as trained_as_of,
-    cast(manifest ->> '$.training_data.rows' as bigint) as training_rows,
-    manifest -> '$.metrics' as metrics,
+    {{ json_text('manifest', '$.kind') }} as kind,
+    cast({{ json_text('manifest', '$.created_at') }} as {{ sql_type('timestamptz') }}) as created_at,
+    {{ json_text('manifest', '$.parent_version') }} as parent_version,
+    {{ json_text('manifest', '$.feature_schema_hash') }} as feature_schema_hash,
+    {{ json_text_of_each('manifest', '$.feature_schema', 'group_name') }} as feature_groups,
+    cast({{ json_text('manifest', '$.input_dim') }} as integer) as input_dim,
+    cast({{ json_text('manifest', '$.latent_dim') }} as integer) as latent_dim,
+    cast({{ json_text('manifest', '$.training_data.as_of') }} as date) as trained_as_of,
+    cast({{ json_text('manifest', '$.training_data.rows') }} as bigint) as training_rows,
+    {{ json_value('manifest', '$.metrics') }} as metrics,
     -- manifests written before spaces existed started their own
-    coalesce(manifest ->> '$.space', model_version) as space,
-    manifest ->> '$.aligned_to' as aligned_to,
+    coalesce({{ json_text('manifest', '$.space') }}, model_version) as space,
+    {{ json_text('manifest', '$.aligned_to') }} as aligned_to,
     path
 from versions

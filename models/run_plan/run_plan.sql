@@ -106,7 +106,7 @@ reasons as (
     select
         {%- if not is_incremental() %}
         {{ sql_string('full refresh' if flags.FULL_REFRESH else 'first build') }} as rebuild_reason,
-        cast(null as varchar) as everyone_reason
+        cast(null as string) as everyone_reason
         {%- else %}
         concat_ws('; ',
             (select min('event file ' || source_file || ' ' || change || ' since it was summed') from files
@@ -114,7 +114,7 @@ reasons as (
             (select case when count(*) > 0 then count(*) || ' user(s) left the users source' end from users
              where planned_at = {{ run_started_at_sql() }} and reason = 'removed'),
             case when resolved.as_of < previous.as_of
-                then 'as_of moved back from ' || cast(previous.as_of as varchar) || ' to ' || cast(resolved.as_of as varchar) end,
+                then 'as_of moved back from ' || cast(previous.as_of as string) || ' to ' || cast(resolved.as_of as string) end,
             case when resolved.as_of > previous.as_of and exists (
                     select 1 from present_files where planned_at < {{ run_started_at_sql() }} and latest_ts >= previous.as_of + 1)
                 then 'as_of moved past events already summed' end,
@@ -129,7 +129,7 @@ reasons as (
         ) as rebuild_reason,
         concat_ws('; ',
             case when resolved.as_of != previous.as_of
-                then 'as_of moved from ' || cast(previous.as_of as varchar) || ' to ' || cast(resolved.as_of as varchar) end,
+                then 'as_of moved from ' || cast(previous.as_of as string) || ' to ' || cast(resolved.as_of as string) end,
             case when previous.feature_schema_hash != feature_schema.schema_hash then 'the feature schema changed' end,
             case when unfinished.everyone then 'an earlier recomputation did not complete' end
         ) as everyone_reason

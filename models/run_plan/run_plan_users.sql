@@ -38,7 +38,7 @@ planned as (
 
 -- users with a row in the events files planned since this ledger last changed, read from those files only
 users_with_new_events as (
-    select distinct cast(user_id as varchar) as user_id
+    select distinct cast(user_id as string) as user_id
     from {{ source('raw', 'events') }}
     where {{ in_list('filename', new_files) }}
 )

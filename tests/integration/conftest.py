@@ -32,9 +32,18 @@ class World:
 
     published = property(lambda self: self.root / "published")
 
+    def paths(self) -> dict:
+        """The deployment's paths as run_dbt (and refresh) take them."""
+        return dict(home=self.root, raw_dir=self.raw, warehouse=self.warehouse, registry=self.registry, project=self.project)
+
     def dbt(self, args, dbt_vars=None):
-        return run_dbt(args, dbt_vars, home=self.root, raw_dir=self.raw, warehouse=self.warehouse, target_path=self.target,
-                       registry=self.registry, project=self.project)
+        return run_dbt(args, dbt_vars, target_path=self.target, **self.paths())
+
+    def spark_dbt(self, spark, args, dbt_vars=None):
+        """`dbt <args>` on target spark, in this process, on `spark`."""
+        from userrep.spark import run_dbt as run_on_spark
+
+        return run_on_spark(args, dbt_vars, target_path=self.root / "target_spark", spark=spark, **self.paths())
 
     @contextmanager
     def env(self):
@@ -78,6 +87,32 @@ def built_world(tmp_path_factory, tiny_config) -> World:
     world = new_world(tmp_path_factory.mktemp("world"), tiny_config)
     world.dbt(["build"])
     return world
+
+
+# two executors with one core and 1 GiB each, in JVMs of their own: every Spark test runs with
+# executors that share nothing with the driver but what Spark ships them
+SPARK_CLUSTER = "local-cluster[2,1,1024]"
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """The test run's one SparkSession (pyspark allows one per process)."""
+    import pyspark
+
+    from userrep import spark as spark_engine
+
+    session = spark_engine.spark_session(SPARK_CLUSTER, tmp_path_factory.mktemp("spark") / "warehouse", settings={
+        "spark.ui.enabled": "false",
+        # a refusal fails every attempt of a task: one attempt keeps the refusal tests short
+        "spark.task.maxFailures": "1",
+        # tiny worlds: Spark's 200 shuffle partitions would be 200 tasks per stage of a few rows each
+        "spark.sql.shuffle.partitions": "4",
+    })
+    yield session
+    application = session.sparkContext.applicationId
+    session.stop()
+    # local-cluster executors run in SPARK_HOME/work/<application>, inside the installed pyspark
+    shutil.rmtree(Path(pyspark.__file__).parent / "work" / application, ignore_errors=True)
 
 
 def deploy_v1(world: World, train_config) -> World:

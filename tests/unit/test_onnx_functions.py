@@ -5,25 +5,11 @@ import threading
 
 import duckdb
 import numpy as np
-import onnx
 import pyarrow as pa
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
+from onnx_graphs import linear_relu
 from python_udfs.onnx_functions import EncodeError, OnnxFunction
-
-
-def linear_relu(path, input_dim, output_dim, seed=0):
-    weight = np.random.default_rng(seed).normal(size=(input_dim, output_dim)).astype(np.float32)
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Relu", ["h"], ["y"])],
-        "linear_relu",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", input_dim])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", output_dim])],
-        initializer=[numpy_helper.from_array(weight, "w")],
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return weight
 
 
 def features_column(matrix):

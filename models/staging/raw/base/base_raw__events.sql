@@ -6,15 +6,15 @@ with source as (
 
 typed as (
     select
-        cast(user_id as varchar) as user_id,
-        cast(item_id as varchar) as item_id,
+        cast(user_id as string) as user_id,
+        cast(item_id as string) as item_id,
         {{ utc_timestamp(source('raw', 'events'), 'ts') }} as ts,
         {{ try_double('weight') }} as weight,
-        {{ optional_column(source('raw', 'events'), 'event_type', 'varchar') }} as event_type,
+        {{ optional_column(source('raw', 'events'), 'event_type', 'string') }} as event_type,
         filename as file_path,
         substr(filename, {{ raw_path_length + 2 }}) as source_file,
-        cast(ts as varchar) as raw_ts,
-        cast(weight as varchar) as raw_weight
+        cast(ts as string) as raw_ts,
+        cast(weight as string) as raw_weight
     from source
 ),
 

@@ -5,9 +5,9 @@ with source as (
 
 typed as (
     select
-        cast(encoder as varchar) as encoder,
-        cast(item_id as varchar) as item_id,
-        try_cast(embedding as float[]) as embedding,
+        cast(encoder as string) as encoder,
+        cast(item_id as string) as item_id,
+        try_cast(embedding as {{ sql_type('float[]') }}) as embedding,
         embedding is not null as has_embedding
     from source
 ),

@@ -4,8 +4,8 @@ with source as (
 
 typed as (
     select
-        cast(item_id as varchar) as item_id,
-        cast(modality as varchar) as modality
+        cast(item_id as string) as item_id,
+        cast(modality as string) as modality
     from source
 )
 

@@ -4,8 +4,8 @@ with source as (
 
 typed as (
     select
-        cast(user_id as varchar) as user_id,
-        cast(item_id as varchar) as item_id,
+        cast(user_id as string) as user_id,
+        cast(item_id as string) as item_id,
         {{ utc_timestamp(source('raw', 'onboarding'), 'ts') }} as ts
     from source
 ),

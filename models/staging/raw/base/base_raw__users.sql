@@ -5,11 +5,11 @@ with source as (
 
 typed as (
     select
-        cast(user_id as varchar) as user_id,
+        cast(user_id as string) as user_id,
         {{ utc_timestamp(source('raw', 'users'), 'signup_ts') }} as signup_ts,
         signup_ts is not null as has_signup_ts
         {%- for attribute in attributes %},
-        cast({{ quote_name(attribute) }} as varchar) as {{ quote_name(attribute) }}
+        cast({{ quote_name(attribute) }} as string) as {{ quote_name(attribute) }}
         {%- endfor %}
     from source
 )
