@@ -19,9 +19,10 @@ $(BIN)/.installed-spark: $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/userrep demo
 
-# tests both engines: the Spark tests need Java 17+ on the PATH
+# Both engines (the Spark tests need Java 17+ on the PATH), on two workers with one test file
+# each at a time: most of a test's time is one single-threaded dbt process.
 test: $(BIN)/.installed-spark
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 2 --dist loadfile tests
 
 bench: $(BIN)/.installed
 	$(BIN)/userrep bench

@@ -36,11 +36,12 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, seed: int = 0) 
 
 
 def train_downstream(task: str, representation_version: str, warehouse: Path, raw_dir: Path, registry_root: Path,
-                     seed: int = 0):
+                     seed: int = 0, representations: Path | None = None):
     """TASK's model on a representation version's k floats, registered under registry_root/downstream/TASK;
-    its scoring function checks every row's model_version."""
+    its scoring function checks every row's model_version. The version's manifest is read from
+    `representations` (default: registry_root)."""
     table_name = f"user_representation_{representation_version}"
-    space = Registry(registry_root).manifest(representation_version).representation_space
+    space = Registry(representations or registry_root).manifest(representation_version).representation_space
     with duckdb.connect(str(warehouse), read_only=True) as con:
         table = con.sql(f"select user_id, embedding from {table_name} order by user_id").to_arrow_table()
         labels = task_labels(con, task, raw_dir)

@@ -68,12 +68,13 @@ def train_representation_stage(home: str, train_config: dict) -> dict:
 
 
 def train_team_stage(side: str, team_home: str, source_warehouse: str, raw_dir: str, task: str, seed: int,
-                     representation_version: str | None) -> dict:
+                     representation_version: str | None, representations: str | None = None) -> dict:
     from training.downstream import train_downstream, train_downstream_on_features
 
     models = Path(team_home) / "models"
     if side == "with":
-        manifest = train_downstream(task, representation_version, Path(source_warehouse), Path(raw_dir), models, seed)
+        manifest = train_downstream(task, representation_version, Path(source_warehouse), Path(raw_dir), models, seed,
+                                    Path(representations))
     else:
         manifest = train_downstream_on_features(task, Path(source_warehouse), Path(raw_dir), models, seed)
     return {"model_version": manifest.version, "inputs": manifest.input_dim, "test_auc": round(manifest.metrics["test_auc"], 4)}
@@ -289,7 +290,8 @@ class CostRun:
             home.mkdir(parents=True)
             arguments = {"side": "with", "team_home": home, "source_warehouse": shared.warehouse, "task": team["task"]}
             train = self.step(f"{team['team']} trains {team['task']} on {trained['latent_dim']} floats", "train_team",
-                              raw_dir=shared.raw, seed=team["seed"], representation_version=version, **arguments)
+                              raw_dir=shared.raw, seed=team["seed"], representation_version=version,
+                              representations=shared.registry, **arguments)
             score = self.step(f"{team['team']} scores", "score", changed_only=False, **arguments)
             team_components.append({**team, "test_auc": train["test_auc"], "phases": phases(training=[train], scoring=[score])})
             team_arguments.append(arguments)

@@ -70,7 +70,7 @@ def deployed(built_world, tmp_path_factory):
     outputs["build_scores"] = home.ok("build", "--select", "podcast_propensity_scores")
     outputs["land_batch"] = home.ok("land-batch", "--users", "15", "--new-users", "3", "--seed", "21")
     outputs["refresh"] = home.ok("refresh", "--wait", "5")
-    outputs["evaluate"] = home.ok("evaluate", "--version", "v1")
+    outputs["evaluate"] = home.ok("evaluate", "--version", "v1", "--folds", "2", "--repeats", "1")
     return home, outputs
 
 
