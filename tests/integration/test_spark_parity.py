@@ -24,6 +24,9 @@ from userrep.publish import publish_representation
 from userrep.registry import Registry
 from userrep.synthetic import land_batch
 
+# on a Spark cluster of its own (two executor JVMs): `make test-spark`, not `make test`
+pytestmark = pytest.mark.spark
+
 TRAIN = TrainConfig(latent_dim=8, hidden=[32], steps=20, batch_size=64, sample=None, seed=3)
 QUARANTINE = ["quarantine_events", "quarantine_event_files", "quarantine_users", "quarantine_items",
               "quarantine_item_embeddings", "quarantine_onboarding"]
