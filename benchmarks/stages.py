@@ -86,7 +86,8 @@ def scipy_sparse(world: Path) -> dict:
     import scipy.sparse as sp
 
     con = duckdb.connect(str(world / "warehouse.duckdb"))
-    horizons = [int(h) for h in con.execute("select horizons from run_plan order by planned_at desc limit 1").fetchone()[0].split(",")]
+    (plan,) = con.execute("select horizons from run_plan order by planned_at desc limit 1").fetchall()  # fetchall: the result must be finished before the next query
+    horizons = [int(h) for h in plan[0].split(",")]
     t0 = time.perf_counter()
     users = con.sql("select user_id from stg_raw__users order by 1").fetchnumpy()["user_id"]
     items = con.sql("select item_id from stg_raw__items order by 1").fetchnumpy()["item_id"]

@@ -4,6 +4,7 @@ repository)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from contextlib import contextmanager
@@ -16,6 +17,10 @@ import pytest
 from userrep.project import copy_project
 from userrep.dbt import run_dbt
 from userrep.synthetic import generate_world
+
+# the Spark tests need the spark extra, which `make test-spark` installs and `make test` does not
+collect_ignore = [] if importlib.util.find_spec("pyspark") else ["test_spark.py"]
+
 
 @dataclass
 class World:

@@ -37,6 +37,9 @@ from userrep.registry import Registry
 from userrep.schema import FeatureGroup, groups_to_rows, schema_hash
 from userrep.synthetic import land_batch
 
+# on a Spark cluster of its own (two executor JVMs): `make test-spark`, not `make test`
+pytestmark = pytest.mark.spark
+
 INPUT = [FeatureGroup("enc__mean_7d", "behaviour_mean", "enc", 7, "music", "", 0, 3),
          FeatureGroup("enc__mean_7d__present", "presence", "enc", 7, "music", "enc__mean_7d", 3, 1)]
 EMBEDDING = [FeatureGroup("embedding", "representation", None, None, None, "", 0, 3)]
