@@ -1,7 +1,8 @@
 """`userrep bench --engine spark`: the project on Spark next to DuckDB, on the same worlds in the same run.
 
 Every measured step runs in a child process (benchmarks.run.measured: wall time, CPU time, peak
-memory), a Spark step starting its own SparkSession as `userrep build --engine spark` does:
+memory of the Python process), a Spark step starting its own SparkSession as `userrep build
+--engine spark` does and adding its JVM's CPU time and peak memory (jvm_cpu_s, jvm_peak_rss_mib):
 
 - fixed cost: a one-model project (`select 1`) run twice on one session, and a full build of a
   small world (the project's own per-statement overhead, next to no events);
@@ -86,8 +87,19 @@ def spark_step(step: str, world: Path, master: str) -> dict:
         result.update(refresh(engine="spark", spark=spark, **env))
     else:
         raise ValueError(f"unknown step {step}")
+    result.update(jvm_usage(spark))
     spark.stop()
     return result
+
+
+def jvm_usage(spark) -> dict:
+    """CPU seconds and peak RSS of the driver JVM (with a local master the executors run in it):
+    `measured` sees only the Python process, since the JVM that py4j starts is never waited for."""
+    pid = spark.sparkContext._gateway.proc.pid
+    times = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:15]  # utime, stime, cutime, cstime
+    peak_kib = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("VmHWM"))
+    return {"jvm_cpu_s": round(sum(int(t) for t in times) / os.sysconf("SC_CLK_TCK"), 2), "jvm_peak_rss_mib": peak_kib // 1024}
 
 
 def spark_stage(step: str, world: Path, master: str) -> dict:

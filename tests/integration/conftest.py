@@ -19,7 +19,7 @@ from userrep.dbt import run_dbt
 from userrep.synthetic import generate_world
 
 # the Spark tests need the spark extra, which `make test-spark` installs and `make test` does not
-collect_ignore = [] if importlib.util.find_spec("pyspark") else ["test_spark.py", "test_spark_parity.py"]
+collect_ignore = [] if importlib.util.find_spec("pyspark") else ["test_spark.py"]
 
 
 @dataclass
