@@ -90,7 +90,7 @@ def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool
     results = {"date": dt.date.today().isoformat(), "machine": machine(), "users": users, "history_days": days,
                "events_per_user": events_per_user, "monthly_history": monthly_history, "stages": {}}
     stages = results["stages"]
-    stages["encoder_horizon_means"] = stage("encoder_horizons", world)  # issue 2's target: every encoder and horizon
+    stages["encoder_horizon_means"] = stage("encoder_horizons", world)  # the aggregation alone: every encoder and horizon
     stages["features_full_build"] = stage("features", world)
     stages["features_scipy_sparse"] = stage("scipy_sparse", world)
     stages["training"] = stage("training", world)

@@ -48,7 +48,7 @@ def refresh(world: Path) -> dict:
 
 
 def encoder_horizons(world: Path) -> dict:
-    """Issue 2's performance target on its own: every encoder's weighted means over every horizon,
+    """The aggregation on its own: every encoder's weighted means over every horizon,
     from the raw events. dbt builds the encoder daily sums from scratch (deduplicated, one statement
     per user range) and the users to compute; then the view int_user_encoder_horizons_averaged, which
     user_features reads, is computed into a temporary table."""
