@@ -1,26 +1,31 @@
 """Run the dbt project (the same commands an analytics engineer types).
 
 dbt runs in a child process: dbt-duckdb keeps its database handle open for the life of the
-process, which would lock the warehouse against our own later connections. A SIGTERM or SIGINT
-sent to us is passed on to dbt, and we wait for it to stop, so no dbt outlives its caller.
+process, which would lock the warehouse against our own later connections. The child is a fork of
+a server that imported dbt once (userrep.dbt_forkserver), so only the first run of a process pays
+dbt's imports. A SIGTERM or SIGINT sent to us is passed on to dbt, and we wait for it to stop, so
+no dbt outlives its caller.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 from userrep.config import Deployment, project_dir
+from userrep.dbt_forkserver import ForkServer
 from userrep.project import project_view
 from userrep.warehouse import busy_error, wait_until_free
 
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+FORK_SERVER = ForkServer()
+atexit.register(FORK_SERVER.close)
 
 
 class DbtError(RuntimeError):
@@ -92,34 +97,36 @@ def run_dbt(args: list[str], dbt_vars: dict | None = None, deployment: Deploymen
 
 
 def _run_forwarding_signals(argv: list[str], env: dict, cwd: Path, echo: bool) -> tuple[int, str, str | None]:
-    """Run argv to completion, echoing its output when asked; a SIGTERM or SIGINT received
-    meanwhile is passed to it. Returns (exit code, output, name of the signal received or None)."""
+    """Run argv (a dbt command line) to completion, echoing its output when asked; a SIGTERM or
+    SIGINT received meanwhile is passed to it. Returns (exit code, output, name of the signal
+    received or None)."""
     received: list[int] = []
-    child: list[subprocess.Popen] = []
+    child: list[int] = []
 
     def forward(signum, _frame):
         received.append(signum)
-        for process in child:
-            process.send_signal(signum)
+        for pid in child:
+            os.kill(pid, signum)
 
     # handlers first: a signal that arrives while dbt starts is passed on once it has started
     main_thread = threading.current_thread() is threading.main_thread()
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS} if main_thread else {}
     try:
-        # its own process group: a terminal's Ctrl-C reaches dbt once, through us, not twice
-        process = subprocess.Popen(argv, env=env, cwd=cwd, text=True, process_group=0,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        child.append(process)
+        pid, output = FORK_SERVER.start(argv[1:], env, str(cwd))
+        child.append(pid)
         if received:
-            process.send_signal(received[0])
+            os.kill(pid, received[0])
         lines = []
-        for line in process.stdout:
-            lines.append(line)
-            if echo:
-                sys.stdout.write(line)
-                sys.stdout.flush()
-        process.wait()
+        try:
+            with open(output, encoding="utf-8", errors="replace") as stream:
+                for line in stream:
+                    lines.append(line)
+                    if echo:
+                        sys.stdout.write(line)
+                        sys.stdout.flush()
+        finally:
+            returncode = FORK_SERVER.finish()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return process.returncode, "".join(lines), signal.Signals(received[0]).name if received else None
+    return returncode, "".join(lines), signal.Signals(received[0]).name if received else None
