@@ -33,21 +33,35 @@ def machine() -> dict:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
+# Started by a small launcher, not by this process: Linux counts a child's memory before its exec
+# (a copy of its parent's) in its peak RSS, so a stage started by a large process would report at
+# least that process's size.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+process = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(process.pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": status, "wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
+               "peak_rss_kib": usage.ru_maxrss}, out)
+"""
+
+
 def measured(argv: list[str], env: dict | None = None) -> dict:
     """Run argv; its wall time, CPU time and peak RSS (os.wait4: this child and its descendants)."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("r") as usage_file:
+        subprocess.run([sys.executable, "-c", LAUNCHER, usage_file.name, *argv], stdout=out, stderr=err, text=True,
+                       env=env, check=False)
+        usage = json.loads(usage_file.read() or "null") or {"status": -1}
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if os.waitstatus_to_exitcode(status) != 0:
+    if os.waitstatus_to_exitcode(usage["status"]) != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{stderr[-3000:]}{stdout[-3000:]}")
     last = stdout.strip().splitlines()[-1] if stdout.strip() else "{}"
-    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024), **(json.loads(last) if last.startswith("{") else {})}
+    return {"wall_s": round(usage["wall_s"], 2), "cpu_s": round(usage["cpu_s"], 2),
+            "peak_rss_mib": round(usage["peak_rss_kib"] / 1024), **(json.loads(last) if last.startswith("{") else {})}
 
 
 def stage(name: str, world: Path) -> dict:

@@ -1,6 +1,9 @@
+import sys
 from pathlib import Path
 
-from benchmarks.run import world_name
+import pytest
+
+from benchmarks.run import measured, world_name
 from benchmarks.stages import profile_settings
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -20,3 +23,14 @@ def test_profile_settings_are_the_ones_dbt_runs_with(monkeypatch):
     assert settings["preserve_insertion_order"] is False
     monkeypatch.setenv("USERREP_MEMORY_LIMIT", "3GB")
     assert profile_settings(REPOSITORY)["memory_limit"] == "3GB"
+
+
+def test_a_stage_measures_its_own_memory_not_the_size_of_the_process_that_started_it():
+    ballast = bytearray(400 * 1024 * 1024)  # this process is at least 400 MiB
+    small = measured([sys.executable, "-c", "import json; print(json.dumps({'answer': 42}))"])
+    large = measured([sys.executable, "-c", "x = bytearray(200 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096])"])
+    assert small["peak_rss_mib"] < 100 and small["answer"] == 42
+    assert 200 < large["peak_rss_mib"] < 400 and large["cpu_s"] > 0 and large["wall_s"] > 0
+    assert len(ballast) > 0
+    with pytest.raises(RuntimeError, match="failed"):
+        measured([sys.executable, "-c", "raise SystemExit(3)"])
