@@ -421,6 +421,19 @@ def refresh(wait_seconds, dbt_vars, engine):
     )
 
 
+@cli.command(epilog=reads(*DBT_RUN))
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds between looks at the raw directory.")
+@click.option("--vars", "dbt_vars", default=None, help="dbt vars as YAML: the same as the builds of this deployment.")
+def watch(interval, dbt_vars):
+    """Refresh as files land: one long-running process that keeps dbt loaded, refreshes now and then
+    each time the raw directory changes (a file settled for one poll). Failed refreshes are reported
+    and retried at the next change; SIGTERM or Ctrl-C stops it."""
+    from userrep.watch import watch as run_watch
+
+    run_watch(current_deployment(), parse_vars(dbt_vars), interval, click.echo)
+
+
 @cli.command("land-batch", epilog=reads(*LOCATING, "USERREP_RAW_DIR"))
 @click.option("--users", default=200, show_default=True, help="Existing users with new plays.")
 @click.option("--new-users", default=20, show_default=True, help="Users who just signed up (onboarding picks only).")

@@ -51,7 +51,7 @@ def refused(result, message: str):
 
 
 def test_every_command_lists_the_variables_it_reads_in_its_help():
-    expected = {"build": set(ENVIRONMENT), "refresh": set(ENVIRONMENT), "fit-cf-encoder": set(),
+    expected = {"build": set(ENVIRONMENT), "refresh": set(ENVIRONMENT), "watch": set(ENVIRONMENT), "fit-cf-encoder": set(),
                 "publish": {"USERREP_HOME", "USERREP_PROJECT_DIR", "USERREP_WAREHOUSE", "USERREP_REGISTRY"},
                 "demo": {"USERREP_PROJECT_DIR", "USERREP_MEMORY_LIMIT"}}
     for name in cli.commands:
