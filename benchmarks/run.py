@@ -124,6 +124,7 @@ def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool
     stages["refresh_1to5_plays_on_1pct_users"] = stage("refresh_small_batch", world)
     stages["refresh_1to5_plays_on_1k_users"] = stage("refresh_1k_users", world)
     stages["refresh_1to5_plays_on_10k_users"] = stage("refresh_10k_users", world)
+    stages["watch_1k_users_represented"] = stage("watch_1k_users", world)  # batch landed -> represented, dbt kept loaded
     stages["refresh_next_day_everyone"] = stage("refresh_next_day", world)  # last: it moves as_of
     if demo:
         demo_dir = root / "demo"

@@ -174,6 +174,42 @@ def _refresh_batch(world: Path, users: int, plays: int, next_day: bool = False, 
     return {"batch_users": users, "batch_events": batch["events"], **result}
 
 
+def watch_1k_users(world: Path, batches: int = 5) -> dict:
+    """`userrep watch` running; batches of 1,000 users with 1-5 plays land one after another, each
+    once the previous one is represented. Latency: from the batch's files being in place to the
+    watcher's line saying its users are represented (median and every batch)."""
+    import signal
+    import statistics
+    import subprocess
+
+    from userrep.synthetic import land_batch
+
+    env = world_env(world)
+    names = {"USERREP_HOME": env["home"], "USERREP_RAW_DIR": env["raw_dir"], "USERREP_WAREHOUSE": env["warehouse"],
+             "USERREP_REGISTRY": env["registry"], "USERREP_PROJECT_DIR": env["project"]}
+    watcher = subprocess.Popen([str(Path(sys.executable).with_name("userrep")), "watch", "--interval", "0.2"],
+                               env={**os.environ, **{k: str(v) for k, v in names.items()}}, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+
+    def next_refresh() -> str:
+        for line in watcher.stdout:
+            if line.startswith("refreshed in") or line.startswith("refresh failed"):
+                return line.strip()
+        raise RuntimeError("userrep watch stopped")
+
+    catch_up = next_refresh()
+    latencies, refreshes = [], []
+    for batch in range(batches):
+        land_batch(world / "raw", users=min(1_000, user_count(world)), new_users=0, seed=1_000 + batch, plays_per_user=3)
+        landed = time.perf_counter()
+        refreshes.append(next_refresh())
+        latencies.append(round(time.perf_counter() - landed, 2))
+    watcher.send_signal(signal.SIGTERM)
+    watcher.wait(timeout=120)
+    return {"batches": batches, "median_latency_s": round(statistics.median(latencies), 2), "latencies_s": latencies,
+            "catch_up": catch_up, "last_refresh": refreshes[-1]}
+
+
 def user_count(world: Path) -> int:
     return con_count(world, "select count(*) from stg_raw__users")
 
@@ -259,7 +295,7 @@ def encoding(world: Path, repeats: int = 3) -> dict:
 
 
 STAGES = {f.__name__: f for f in [features, full_build, refresh, encoder_horizons, scipy_sparse, refresh_one_percent, refresh_small_batch, refresh_1k_users, refresh_10k_users,
-                                   refresh_next_day, training, encoding]}
+                                   watch_1k_users, refresh_next_day, training, encoding]}
 
 if __name__ == "__main__":
     stage, world = sys.argv[1], Path(sys.argv[2])
