@@ -117,8 +117,9 @@ class ForkServer:
     def _start_server(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with theirs:
-            # its own process group: a terminal's Ctrl-C is for the runs, which their caller forwards
-            self.process = subprocess.Popen([sys.executable, "-m", "userrep.dbt_forkserver", str(theirs.fileno())],
+            # its own process group: a terminal's Ctrl-C is for the runs, which their caller forwards;
+            # -P: the caller's directory is not on sys.path, so its files cannot shadow a module dbt imports
+            self.process = subprocess.Popen([sys.executable, "-P", "-m", "userrep.dbt_forkserver", str(theirs.fileno())],
                                             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, process_group=0)
         self.connection = ours

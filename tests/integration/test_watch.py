@@ -26,11 +26,11 @@ def live(built_world, tmp_path_factory):
 class Watcher:
     """`userrep watch` in a subprocess, its output lines read as they come."""
 
-    def __init__(self, world):
+    def __init__(self, world, cwd):
         env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
         env.update({"USERREP_HOME": str(world.root), "USERREP_RAW_DIR": str(world.raw), "USERREP_WAREHOUSE": str(world.warehouse),
                     "USERREP_REGISTRY": str(world.registry), "USERREP_PROJECT_DIR": str(world.project)})
-        self.process = subprocess.Popen([str(Path(sys.executable).with_name("userrep")), "watch", "--interval", "0.3"], env=env,
+        self.process = subprocess.Popen([str(Path(sys.executable).with_name("userrep")), "watch", "--interval", "0.3"], env=env, cwd=cwd,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines, self.output = queue.Queue(), []
         threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stdout], daemon=True).start()
@@ -49,8 +49,10 @@ class Watcher:
         raise AssertionError(f"no line with {text!r} after {timeout}s:\n" + "".join(self.output))
 
 
-def test_watch_refreshes_each_landing_survives_a_bad_file_and_stops_on_sigterm(live):
-    watcher = Watcher(live)
+def test_watch_refreshes_each_landing_survives_a_bad_file_and_stops_on_sigterm(live, tmp_path):
+    # started from a directory whose files shadow modules dbt imports: none of them may be imported
+    (tmp_path / "logging.py").write_text("raise ImportError('the working directory was on sys.path')")
+    watcher = Watcher(live, tmp_path)
     try:
         assert "catching up" in watcher.next_line_with("refreshed in")
 
