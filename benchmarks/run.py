@@ -53,10 +53,13 @@ def measured(argv: list[str], env: dict | None = None) -> dict:
             tempfile.NamedTemporaryFile("r") as usage_file:
         subprocess.run([sys.executable, "-c", LAUNCHER, usage_file.name, *argv], stdout=out, stderr=err, text=True,
                        env=env, check=False)
-        usage = json.loads(usage_file.read() or "null") or {"status": -1}
+        usage = usage_file.read()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
+    if not usage:  # the launcher could not start argv
+        raise RuntimeError(f"{' '.join(argv)} could not be started:\n{stderr[-3000:]}")
+    usage = json.loads(usage)
     if os.waitstatus_to_exitcode(usage["status"]) != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{stderr[-3000:]}{stdout[-3000:]}")
     last = stdout.strip().splitlines()[-1] if stdout.strip() else "{}"

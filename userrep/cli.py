@@ -410,15 +410,10 @@ def cost(teams, dbt_vars, steps, latent_dim, batch_users, batch_new_users, out, 
 def refresh(wait_seconds, dbt_vars, engine):
     """Near-real-time refresh: new event files and new users to every published version and the
     downstream scores pinned to it (= dbt run --select tag:nrt). A SIGTERM or SIGINT is passed to dbt."""
-    from userrep.refresh import refresh as run_refresh
+    from userrep.refresh import describe, refresh as run_refresh
 
     result = run_refresh(current_deployment(), parse_vars(dbt_vars), wait_seconds=wait_seconds, engine=engine)
-    rescored = "".join(f", rescored {task}: {n:,}" for task, n in result["rescored"].items())
-    click.echo(
-        f"refreshed in {result['seconds']:.1f}s: {result['new_event_files']} new event file(s), "
-        f"{result['users_with_new_features']:,} of {result['users']:,} users with new features, re-encoded "
-        + (", ".join(f"{v}: {n:,}" for v, n in result["re_encoded"].items()) or "no published version") + rescored
-    )
+    click.echo(f"refreshed in {result['seconds']:.1f}s: {describe(result)}")
 
 
 @cli.command(epilog=reads(*DBT_RUN))

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from userrep.config import Deployment, project_dir
-from userrep.dbt_forkserver import ForkServer
+from userrep.dbt_forkserver import ForkServer, ForkServerGone
 from userrep.project import project_view
 from userrep.warehouse import busy_error, wait_until_free
 
@@ -78,7 +78,10 @@ def run_dbt(args: list[str], dbt_vars: dict | None = None, deployment: Deploymen
     deadline = time.monotonic() + wait_seconds
     while True:
         wait_until_free(deployment.warehouse, max(deadline - time.monotonic(), 0), waited=wait_seconds)
-        returncode, output, stopped_by = _run_forwarding_signals(argv, env, view, echo=not quiet)
+        try:
+            returncode, output, stopped_by = _run_forwarding_signals(argv, env, view, echo=not quiet)
+        except ForkServerGone as error:
+            raise DbtError(f"dbt {' '.join(args)} did not finish: {error}") from error
         busy = busy_error(output, waited=wait_seconds or None)
         if busy is not None and time.monotonic() < deadline:
             continue  # another writer took the lock between our check and dbt's start

@@ -41,6 +41,14 @@ def refresh(deployment: Deployment | None = None, dbt_vars: dict | None = None, 
                         lambda sql, *params: con.execute(sql.format(schema=""), list(params)).fetchone()[0])
 
 
+def describe(result: dict) -> str:
+    """What a refresh did, as `userrep refresh` and `userrep watch` print it."""
+    encoded = ", ".join(f"{v}: {n:,}" for v, n in result["re_encoded"].items()) or "no published version"
+    rescored = "".join(f", rescored {task}: {n:,}" for task, n in result["rescored"].items())
+    return (f"{result['new_event_files']} new event file(s), {result['users_with_new_features']:,} of "
+            f"{result['users']:,} users with new features, re-encoded {encoded}{rescored}")
+
+
 def _summary(deployment: Deployment, started: dt.datetime, seconds: float, count) -> dict:
     """`count(sql, *params)`: the engine's answer to a count query whose tables are written
     {schema}name and whose parameters are ?."""

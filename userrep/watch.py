@@ -11,6 +11,7 @@ between refreshes at once, during one by passing the signal to dbt.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -18,10 +19,11 @@ from pathlib import Path
 
 from userrep.config import Deployment
 from userrep.dbt import DbtError, DbtInterrupted
-from userrep.refresh import refresh
+from userrep.refresh import describe, refresh
 from userrep.warehouse import WarehouseBusy
 
 FileStates = dict[str, tuple[int, int]]
+DBT_LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d ")  # dbt's own lines start with a time; an error's text does not
 
 
 def raw_file_states(raw: Path) -> FileStates:
@@ -39,9 +41,17 @@ def changed_files(before: FileStates, after: FileStates) -> list[str]:
     return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
 
-def watch(deployment: Deployment, dbt_vars: dict | None, interval: float, echo, refreshes: int | None = None) -> int:
-    """Refresh now, then each time the raw directory changes; returns the number of refreshes run.
-    `refreshes`: stop after that many (None: until a signal)."""
+def failure_reason(error: DbtError) -> str:
+    """A failed dbt run in one line: the first two lines of the error's own text (what failed, and
+    why), else the message's last line."""
+    lines = str(error).splitlines()
+    text = [line.strip() for line in lines[1:] if line.strip() and not DBT_LOG_LINE.match(line)]
+    return " ".join(text[:2]) or lines[-1]
+
+
+def watch(deployment: Deployment, dbt_vars: dict | None, interval: float, echo) -> int:
+    """Refresh now, then each time the raw directory changes, until a signal; returns the number
+    of refreshes run."""
     stop = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM, signal.SIGINT)}
     done = 0
@@ -49,7 +59,7 @@ def watch(deployment: Deployment, dbt_vars: dict | None, interval: float, echo, 
         refreshed: FileStates | None = None  # the raw files the last refresh saw; None: refresh now
         seen = raw_file_states(deployment.raw)
         echo(f"watching {deployment.raw} every {interval:g}s (SIGTERM or Ctrl-C stops)")
-        while not stop.is_set() and (refreshes is None or done < refreshes):
+        while not stop.is_set():
             current = raw_file_states(deployment.raw)
             settled = current == seen  # unchanged for one poll: nobody is writing them
             seen = current
@@ -65,9 +75,7 @@ def watch(deployment: Deployment, dbt_vars: dict | None, interval: float, echo, 
                     stop.wait(interval)
                     continue
                 except DbtError as error:
-                    lines = str(error).splitlines()
-                    reason = next((line.strip() for line in lines[1:] if "rror" in line), lines[-1])
-                    echo(f"refresh failed, retried when {deployment.raw} changes: {reason}")
+                    echo(f"refresh failed, retried when {deployment.raw} changes: {failure_reason(error)}")
                     refreshed = current
                     continue
                 refreshed = current
@@ -87,6 +95,4 @@ def summary_line(result: dict, changes: list[str], states: FileStates, raw: Path
     landed = [states[name][1] / 1e9 for name in changes if name in states]
     lag = f", {time.time() - max(landed):.1f}s after the newest landed" if landed else ""
     files = f"{len(changes)} changed file(s) in {raw.name}/" if changes else "catching up"
-    encoded = ", ".join(f"{v}: {n:,}" for v, n in result["re_encoded"].items()) or "no published version"
-    return (f"refreshed in {result['seconds']:.1f}s{lag} ({files}): {result['new_event_files']} new event file(s), "
-            f"{result['users_with_new_features']:,} of {result['users']:,} users with new features, re-encoded {encoded}")
+    return f"refreshed in {result['seconds']:.1f}s{lag} ({files}): {describe(result)}"

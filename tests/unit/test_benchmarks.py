@@ -34,3 +34,5 @@ def test_a_stage_measures_its_own_memory_not_the_size_of_the_process_that_starte
     assert len(ballast) > 0
     with pytest.raises(RuntimeError, match="failed"):
         measured([sys.executable, "-c", "raise SystemExit(3)"])
+    with pytest.raises(RuntimeError, match="could not be started"):
+        measured(["/nonexistent/program"])
