@@ -239,8 +239,10 @@ def load_eval_data(warehouse: Path, raw: Path, registry: Registry | None = None,
 
 
 def probe():
-    """The downstream model every method gets: a linear probe on standardised inputs."""
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5))
+    """The downstream model every method gets: a linear probe on standardised inputs. Newton-CG
+    reaches the same optimum as lbfgs in a few dozen steps where lbfgs needs hundreds on the wide
+    raw vector."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5, solver="newton-cg"))
 
 
 def feature_sets(data: EvalData, train: np.ndarray, k: int) -> dict[str, np.ndarray]:
@@ -381,21 +383,32 @@ class RidgeRecommender:
         rng = np.random.default_rng(seed)
         inner = rng.permutation(len(x))
         fit_rows, check_rows = inner[len(x) // 5 :], inner[: len(x) // 5]
-        best = max(self.PENALTIES, key=lambda p: recall_at(
-            self._fit(x[fit_rows], y[fit_rows], p).scores(x[check_rows], history[check_rows]), y[check_rows], ks=(50,))["recall@50"])
-        self.penalty = best
-        self._fit(x, y, best)
+        path = RidgePath(x[fit_rows], y[fit_rows])
+        self.penalty = max(self.PENALTIES, key=lambda p: recall_at(
+            path.scores(x[check_rows], history[check_rows], p), y[check_rows], ks=(50,))["recall@50"])
+        self.path = RidgePath(x, y)
 
-    def _fit(self, x: np.ndarray, y: sp.csr_matrix, penalty: float) -> "RidgeRecommender":
+    def scores(self, x: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        return self.path.scores(x, history, self.penalty)
+
+
+class RidgePath:
+    """Ridge solutions for any penalty from one eigendecomposition of the gram matrix:
+    (G + a I)^-1 B = V diag(1 / (e + a)) V' B, so trying a penalty costs one product, not a solve."""
+
+    def __init__(self, x: np.ndarray, y: sp.csr_matrix):
+        self.rows = len(x)
         self.mean, self.scale = x.mean(0), x.std(0) + 1e-6
         xs = ((x - self.mean) / self.scale).astype(np.float64)
         self.intercept = np.asarray(y.mean(axis=0)).ravel()
-        gram = xs.T @ xs + penalty * len(x) * np.eye(xs.shape[1])
-        self.weights = np.linalg.solve(gram, np.asarray((y.T @ xs).T) - np.outer(xs.sum(0), self.intercept))
-        return self
+        self.eigenvalues, self.eigenvectors = np.linalg.eigh(xs.T @ xs)
+        targets = np.asarray((y.T @ xs).T) - np.outer(xs.sum(0), self.intercept)
+        self.projected_targets = self.eigenvectors.T @ targets
 
-    def scores(self, x: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
-        scores = ((x - self.mean) / self.scale) @ self.weights + self.intercept
+    def scores(self, x: np.ndarray, history: sp.csr_matrix, penalty: float) -> np.ndarray:
+        """Item scores of these users at ridge penalty `penalty` x the number of training rows."""
+        projected = (((x - self.mean) / self.scale) @ self.eigenvectors) / (self.eigenvalues + penalty * self.rows)
+        scores = projected @ self.projected_targets + self.intercept
         scores[history.nonzero()] = -np.inf  # already seen: not a new item
         return scores
 

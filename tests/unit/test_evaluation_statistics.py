@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from userrep.evaluate import MIN_PER_CLASS, MIN_USERS, RidgeRecommender, compare, recall_at
+from userrep.evaluate import MIN_PER_CLASS, MIN_USERS, RidgePath, RidgeRecommender, compare, recall_at
 from userrep.report import plot_metrics, task_lines
 
 
@@ -59,6 +59,19 @@ def test_the_ridge_recommender_learns_a_planted_taste_and_never_ranks_history():
     assert np.all(np.isinf(scores[history[300:].nonzero()]))
     top = np.argmax(scores, axis=1)
     assert np.mean((top < 5) == (taste[300:] == 1)) > 0.95
+
+
+def test_the_ridge_path_gives_the_direct_solution_at_every_penalty():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 6)) * [1, 2, 3, 4, 5, 6] + 3
+    y = sp.csr_matrix((rng.random((120, 9)) < 0.3).astype(np.float32))
+    path, unseen = RidgePath(x, y), sp.csr_matrix((20, 9), dtype=np.float32)
+    xs = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    intercept = np.asarray(y.mean(axis=0)).ravel()
+    for penalty in RidgeRecommender.PENALTIES:
+        weights = np.linalg.solve(xs.T @ xs + penalty * len(x) * np.eye(6), xs.T @ (y.toarray().astype(np.float64) - intercept))
+        expected = (x[:20] - x.mean(0)) / (x.std(0) + 1e-6) @ weights + intercept
+        np.testing.assert_allclose(path.scores(x[:20], unseen, penalty), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_a_task_without_metrics_is_a_sentence_not_a_malformed_table(tmp_path):
