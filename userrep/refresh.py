@@ -45,8 +45,10 @@ def describe(result: dict) -> str:
     """What a refresh did, as `userrep refresh` and `userrep watch` print it."""
     encoded = ", ".join(f"{v}: {n:,}" for v, n in result["re_encoded"].items()) or "no published version"
     rescored = "".join(f", rescored {task}: {n:,}" for task, n in result["rescored"].items())
+    quarantined = (f"; {result['quarantined_event_files']} event file(s) not read, see quarantine_event_files"
+                   if result["quarantined_event_files"] else "")
     return (f"{result['new_event_files']} new event file(s), {result['users_with_new_features']:,} of "
-            f"{result['users']:,} users with new features, re-encoded {encoded}{rescored}")
+            f"{result['users']:,} users with new features, re-encoded {encoded}{rescored}{quarantined}")
 
 
 def _summary(deployment: Deployment, started: dt.datetime, seconds: float, count) -> dict:
@@ -61,6 +63,7 @@ def _summary(deployment: Deployment, started: dt.datetime, seconds: float, count
         "seconds": round(seconds, 2),
         "new_event_files": count("select count(*) from {schema}run_plan_event_files where planned_at >= ? and change = 'new'",
                                  started.replace(tzinfo=None)),
+        "quarantined_event_files": count("select count(*) from {schema}quarantine_event_files"),
         "users": count("select count(*) from {schema}user_features"),
         "users_with_new_features": changed("user_features"),
         "re_encoded": {v: changed(f"user_representation_{v}") for v in sorted(published["representations"], key=version_number)},

@@ -68,9 +68,9 @@ def test_watch_refreshes_each_landing_survives_a_bad_file_and_stops_on_sigterm(l
 
         (live.raw / "events" / "notes.txt").write_text("not events")
         line = watcher.next_line_with("refreshed in")
-        assert "0 new event file(s)" in line, line
+        assert "0 new event file(s)" in line and "1 event file(s) not read, see quarantine_event_files" in line, line
         with live.connect() as con:
-            assert con.execute("select file_problem from stg_raw__event_files where source_file = 'events/notes.txt'"
+            assert con.execute("select quarantine_reason from quarantine_event_files where source_file = 'events/notes.txt'"
                                ).fetchall() == [("not_parquet",)]
 
         watcher.process.send_signal(signal.SIGTERM)
