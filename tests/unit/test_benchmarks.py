@@ -1,6 +1,7 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.run import measured, world_name
@@ -36,3 +37,16 @@ def test_a_stage_measures_its_own_memory_not_the_size_of_the_process_that_starte
         measured([sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(RuntimeError, match="could not be started"):
         measured(["/nonexistent/program"])
+
+
+def test_a_new_day_counts_each_user_once_per_group_kind_and_horizon():
+    from benchmarks.new_day import changed_users
+
+    groups = [("behaviour_mean", 7, 0, 2), ("behaviour_mean", 7, 2, 2), ("recency", None, 4, 1)]
+    before = np.zeros((3, 5), np.float32)
+    after = before.copy()
+    after[0, 1] = after[0, 3] = 1  # user 0: both 7-day groups
+    after[1, 4] = 1  # user 1: recency only
+    changed = changed_users(before, after, groups)
+    assert changed["behaviour_mean 7d"].tolist() == [True, False, False]
+    assert changed["recency"].tolist() == [False, True, False]
