@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
@@ -20,13 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from userrep.config import ENVIRONMENT
+
 
 def build(raw: Path, home: Path, day: dt.date) -> None:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     (home / "raw").symlink_to(raw.resolve(), target_is_directory=True)
+    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}  # a USERREP_WAREHOUSE would send both builds to one file
     subprocess.run([sys.executable, "-m", "userrep.cli", "--home", str(home), "build", "--vars", f"{{as_of: {day}}}",
-                    "--select", "+user_features"], check=True, stdout=subprocess.DEVNULL)
+                    "--select", "+user_features"], check=True, stdout=subprocess.DEVNULL, env=env)
 
 
 def load(home: Path) -> tuple[list, np.ndarray, list[tuple]]:

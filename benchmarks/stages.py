@@ -56,9 +56,7 @@ def encoder_horizons(world: Path) -> dict:
     started = time.perf_counter()
     run_dbt(["run", "--full-refresh", "--select", "+int_user_encoder_days_summed", "int_user_encoder_horizons_averaged"], **env)
     daily_sums_s = time.perf_counter() - started
-    con = duckdb.connect(str(env["warehouse"]))
-    for name, value in profile_settings(env["project"]).items():
-        con.execute(f"set {name} = '{value}'")
+    con = profile_connection(env["warehouse"], env["project"])
     started = time.perf_counter()
     # a temporary table, as user_features holds it: in memory, never written to the warehouse file
     con.execute("create temp table encoder_horizons as select * from int_user_encoder_horizons_averaged")
@@ -77,6 +75,14 @@ def profile_settings(project: Path) -> dict:
     env_var = re.compile(r"\{\{\s*env_var\('(\w+)',\s*'([^']*)'\)\s*\}\}")
     return {name: env_var.sub(lambda m: os.environ.get(m[1], m[2]), value) if isinstance(value, str) else value
             for name, value in settings.items()}
+
+
+def profile_connection(warehouse: Path, project: Path):
+    """A connection to the warehouse with the settings dbt's runs have."""
+    con = duckdb.connect(str(warehouse))
+    for name, value in profile_settings(project).items():
+        con.execute(f"set {name} = '{value}'")
+    return con
 
 
 def scipy_sparse(world: Path) -> dict:
@@ -254,9 +260,7 @@ def encoding(world: Path, repeats: int = 3) -> dict:
     from userrep.registry import Registry
 
     version = Registry(world / "registry").latest()
-    con = duckdb.connect(str(world / "warehouse.duckdb"))
-    for name, value in profile_settings(world / "project").items():
-        con.execute(f"set {name} = '{value}'")
+    con = profile_connection(world / "warehouse.duckdb", world / "project")
     specs = {s.sql_name: s for s in registry_functions(world / "registry")}
     spec = specs[f"userrep_encode_{version}"]
     register(con, spec)
