@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.targets import evaluate_targets, targets_table
 from userrep.project import copy_project, project_view
 from userrep.synthetic import WorldConfig, generate_world
 
@@ -148,6 +149,7 @@ def write_results(results: dict) -> Path:
     days = results.get("history_days", 365)
     world = world_name(results["users"], days, results.get("monthly_history", False), results.get("events_per_user", 100.0))
     stem = f"{results['date']}-{results['machine']['host']}-{world}"
+    results["targets"] = evaluate_targets(results["stages"], results["users"])
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2))
     m = results["machine"]
     layout = "monthly files" if results.get("monthly_history") else "one file"
@@ -157,6 +159,7 @@ def write_results(results: dict) -> Path:
     for name, r in results["stages"].items():
         details = ", ".join(f"{k}={v}" for k, v in r.items() if k not in ("wall_s", "cpu_s", "peak_rss_mib"))
         lines.append(f"| {name} | {r['wall_s']} | {r['cpu_s']} | {r['peak_rss_mib']} | {details} |")
+    lines += ["", "## Targets", "", *targets_table(results["targets"])]
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return RESULTS / f"{stem}.md"

@@ -50,3 +50,57 @@ def test_a_new_day_counts_each_user_once_per_group_kind_and_horizon():
     changed = changed_users(before, after, groups)
     assert changed["behaviour_mean 7d"].tolist() == [True, False, False]
     assert changed["recency"].tolist() == [False, True, False]
+
+
+def bench_stages(**overrides) -> dict:
+    stages = {
+        "encoder_horizon_means": {"wall_s": 28.4, "cpu_s": 41.0, "peak_rss_mib": 1141},
+        "features_full_build": {"wall_s": 36.6, "cpu_s": 56.7, "peak_rss_mib": 1486},
+        "features_scipy_sparse": {"wall_s": 9.9, "cpu_s": 13.2, "peak_rss_mib": 1474, "sparse_product_s": 0.65},
+        "encoding": {"wall_s": 20.0, "cpu_s": 30.0, "peak_rss_mib": 2116, "udf_vs_raw": 0.405,
+                     "udf_users_per_s": 122_000, "raw_onnxruntime_users_per_s": 301_000},
+        "full_refresh_features_and_encode": {"wall_s": 40.0, "cpu_s": 64.3, "peak_rss_mib": 1488},
+        "refresh_1pct_events_on_1pct_users": {"wall_s": 19.7, "cpu_s": 23.7, "peak_rss_mib": 914, "seconds": 1.6},
+        "watch_1k_users_represented": {"wall_s": 84.6, "cpu_s": 99.4, "peak_rss_mib": 947, "median_latency_s": 11.7,
+                                       "latencies_s": [11.2, 11.7, 13.5]},
+        "refresh_next_day_everyone": {"wall_s": 30.3, "cpu_s": 38.4, "peak_rss_mib": 2351},
+        "refresh_next_day": {"users": 100_000, "re_encoded": {"v1": 100_000, "v2": 4_000}},
+    }
+    stages.update(overrides)
+    return stages
+
+
+def test_every_target_is_reported_as_a_ratio_with_its_verdict():
+    from benchmarks.targets import evaluate_targets
+
+    rows = {row["target"]: row for row in evaluate_targets(bench_stages(), 100_000)}
+    assert len(rows) == 7
+    build = rows["full feature build vs the scipy.sparse peer"]
+    assert build["ratio"] == pytest.approx(36.6 / 9.9, abs=1e-3) and build["met"] is False and build["at_its_size"]
+    assert rows["full feature build memory vs the peer's"]["met"] is False  # 1,486 MiB against 1,474
+    assert rows["horizon means vs the sparse product alone"]["ratio"] == pytest.approx(43.692, abs=1e-3)
+    assert rows["UDF vs raw onnxruntime, users/s"]["met"] is False and rows["UDF vs raw onnxruntime, users/s"]["limit"] == ">= 0.90x"
+    one_percent = rows["refresh of 1% of the events vs a full refresh"]
+    assert one_percent["ratio"] == 0.04 and one_percent["met"] is True and not one_percent["at_its_size"]
+    # the version that re-encoded the most users counts
+    new_day = rows["a new day with 10,000 active users: users re-encoded"]
+    assert new_day["ratio"] == 1.0 and new_day["met"] is False and new_day["detail"] == "100000 of 100000 users"
+    assert rows["watcher: a 1,000-user batch landed to represented, median s"]["ratio"] == 11.7
+
+
+def test_a_target_whose_stage_did_not_run_is_not_measured_not_met(tmp_path, monkeypatch):
+    import benchmarks.run
+    from benchmarks.targets import evaluate_targets
+
+    stages = bench_stages()
+    del stages["watch_1k_users_represented"], stages["refresh_next_day"]
+    rows = {row["target"]: row for row in evaluate_targets(stages, 1_000_000)}
+    assert rows["watcher: a 1,000-user batch landed to represented, median s"]["met"] is None
+    assert rows["a new day with 10,000 active users: users re-encoded"]["detail"] == "not measured"
+    monkeypatch.setattr(benchmarks.run, "RESULTS", tmp_path)
+    report = benchmarks.run.write_results({"date": "2026-12-02", "machine": {"host": "h", "cpu": "c", "cores": 2, "memory_gib": 23,
+                                           "python": "3.11", "platform": "linux"}, "users": 1_000_000, "stages": stages})
+    text = report.read_text()
+    assert "| refresh of 1% of the events vs a full refresh | 4.0% | <= 5.0% | met | 1,000,000 users |" in text
+    assert "| watcher: a 1,000-user batch landed to represented, median s |  | <= 3.00 s | not measured |" in text
+    assert "| full feature build vs the scipy.sparse peer | 3.70x | <= 1.00x | missed |" in text
