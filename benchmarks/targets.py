@@ -30,7 +30,7 @@ def _divide(numerator, denominator) -> float | None:
 
 
 def _new_day_share(stages: dict) -> float | None:
-    run = stages.get("refresh_next_day") or {}
+    run = stages.get("refresh_next_day_everyone") or {}
     encoded = run.get("re_encoded") or {}
     return _divide(max(encoded.values()), run.get("users")) if encoded else None
 
@@ -57,8 +57,8 @@ TARGETS = [
            lambda s: f"batches: {_get(s, 'watch_1k_users_represented', 'latencies_s')} s"),
     Target("a new day with 10,000 active users: users re-encoded", 0.05, True, "share", (1_000_000,),
            _new_day_share,
-           lambda s: f"{max((_get(s, 'refresh_next_day', 're_encoded') or {0: None}).values())} of "
-                     f"{_get(s, 'refresh_next_day', 'users')} users"),
+           lambda s: f"{max((_get(s, 'refresh_next_day_everyone', 're_encoded') or {0: None}).values())} of "
+                     f"{_get(s, 'refresh_next_day_everyone', 'users')} users"),
 ]
 
 
