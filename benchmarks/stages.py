@@ -164,7 +164,8 @@ def refresh_10k_users(world: Path) -> dict:
 
 def refresh_next_day(world: Path) -> dict:
     """The nightly run: 10,000 users with 1-5 plays on the day after the history. as_of moves, so
-    every user's recency and tenure change: every user is recomputed and re-encoded."""
+    every user is recomputed; the versions re-encode the users whose vector moved (the batch's, and
+    those whose windows lost an event or whose recency or tenure stepped)."""
     return _refresh_batch(world, min(10_000, user_count(world)), 3, next_day=True)
 
 

@@ -76,9 +76,10 @@ groups as (
     select 3, modality, horizon_days, modality || '__log_events_' || horizon_days || 'd', 'activity', null, horizon_days, modality, '', 1
     from modalities cross join horizons
     union all
-    select 4, '', null, 'days_since_last_event', 'recency', null, null, null, '', 1
+    -- calendar features in whole log2 steps of weeks: they change on a handful of days per user, not every day
+    select 4, '', null, 'weeks_since_last_event_log2', 'recency', null, null, null, '', 1
     union all
-    select 5, '', null, 'tenure_days', 'tenure', null, null, null, '', 1
+    select 5, '', null, 'tenure_weeks_log2', 'tenure', null, null, null, '', 1
     union all
     select 6, attribute, null, attribute, 'categorical', null, null, null, cast(detail as string), dim
     from categoricals
@@ -92,7 +93,7 @@ groups as (
         encoder || '__onboarding_mean', 1
     from encoders
     union all
-    select 9, '', null, 'days_since_last_event__present', 'presence', null, null, null, 'days_since_last_event', 1
+    select 9, '', null, 'weeks_since_last_event_log2__present', 'presence', null, null, null, 'weeks_since_last_event_log2', 1
 ),
 
 laid_out as (

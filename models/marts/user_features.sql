@@ -3,8 +3,8 @@
   Grain: one row per user in stg_raw__users (users without events included). `features` is the
   FLOAT vector laid out by feature_schema, one list per group in its order; missing signal is
   zeros with the group's presence flag 0, never NULL or NaN. A refresh recomputes the plan's users
-  and writes only the rows whose features changed, so an unchanged user keeps its updated_at and
-  is not re-encoded.
+  and writes the rows whose features or as_of changed; updated_at moves only with the features, so
+  a user whose vector did not change (on a new day, most users) is not re-encoded.
 -#}
 {%- set plan = run_plan() %}
 {%- set layout = feature_layout() %}
@@ -82,9 +82,9 @@ activity_by_user as (
   {%- elif group.kind == 'activity' %}
     {%- do lists.append(float_list(['ln(1 + coalesce(activity.g' ~ group.index ~ ', 0))'])) %}
   {%- elif group.kind == 'recency' %}
-    {%- do lists.append(float_list(['coalesce(' ~ dbt.datediff('last_active.last_event_day', plan.as_of, 'day') ~ ', 0)'])) %}
+    {%- do lists.append(float_list([log2_weeks(dbt.datediff('last_active.last_event_day', plan.as_of, 'day'))])) %}
   {%- elif group.kind == 'tenure' %}
-    {%- do lists.append(float_list(['greatest(' ~ dbt.datediff('cast(users.signup_ts as date)', plan.as_of, 'day') ~ ', 0)'])) %}
+    {%- do lists.append(float_list([log2_weeks(dbt.datediff('cast(users.signup_ts as date)', plan.as_of, 'day'))])) %}
   {%- elif group.kind == 'categorical' %}
     {%- set values = fromjson(group.detail) %}
     {%- set column = 'users.' ~ quote_name(group.name) %}
@@ -131,15 +131,32 @@ hashed as (
     from computed
 )
 
-select *
-from hashed
-{%- if plan.incremental %}
--- only rows whose features changed: comparing 64-bit hashes avoids reading every stored vector
-where not exists (
-    select 1 from {{ this }} as previous
-    where previous.user_id = hashed.user_id
-        and previous.features_hash = hashed.features_hash
-        and previous.feature_schema_hash = hashed.feature_schema_hash
-        and previous.as_of = hashed.as_of
+{%- if not plan.incremental %}
+
+select * from hashed
+{%- else %},
+
+-- comparing 64-bit hashes avoids reading every stored vector
+compared as (
+    select
+        hashed.*,
+        previous.as_of as previous_as_of,
+        previous.updated_at as previous_updated_at,
+        coalesce(previous.features_hash = hashed.features_hash and previous.feature_schema_hash = hashed.feature_schema_hash, false)
+            as unchanged
+    from hashed
+    left join {{ this }} as previous on previous.user_id = hashed.user_id
 )
+
+-- the rows whose features or as_of changed; a vector that did not change keeps the time it last
+-- changed, so the representation versions re-encode only the users whose vector moved
+select
+    user_id,
+    features,
+    features_hash,
+    feature_schema_hash,
+    as_of,
+    case when unchanged then previous_updated_at else updated_at end as updated_at
+from compared
+where not unchanged or previous_as_of <> as_of
 {%- endif %}

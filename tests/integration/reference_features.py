@@ -16,6 +16,11 @@ def _days(column) -> np.ndarray:
     return column.to_numpy().astype("datetime64[us]").astype(np.int64) // DAY_US
 
 
+def log2_weeks(days: np.ndarray) -> np.ndarray:
+    """floor(log2(1 + days / 7)) in integers: the bit length of (days + 7) // 7, less one."""
+    return np.array([int(weeks).bit_length() - 1 for weeks in (np.asarray(days, dtype=np.int64) + 7) // 7], dtype=float)
+
+
 def project_horizons() -> list[int]:
     """The horizons var as dbt_project.yml sets it."""
     project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
@@ -98,15 +103,15 @@ def reference_features(raw: Path, horizons=None) -> tuple[list[str], list[str], 
 
     last = np.full(n_users, -1)
     np.maximum.at(last, e_user, e_day)
-    names.append("days_since_last_event")
-    blocks.append(np.where(last >= 0, as_of - last, 0)[:, None].astype(float))
-    names.append("tenure_days")
-    blocks.append(np.maximum(as_of - _days(users.column("signup_ts")), 0)[:, None].astype(float))
+    names.append("weeks_since_last_event_log2")
+    blocks.append(log2_weeks(np.where(last >= 0, as_of - last, 0))[:, None])
+    names.append("tenure_weeks_log2")
+    blocks.append(log2_weeks(np.maximum(as_of - _days(users.column("signup_ts")), 0))[:, None])
     for attribute in sorted(c for c in users.column_names if c not in ("user_id", "signup_ts")):
         values = np.array(users.column(attribute).to_pylist(), dtype=object)
         levels = sorted({v for v in values if v is not None})
         names.append(attribute)
         blocks.append(np.stack([(values == v).astype(float) for v in levels], axis=1))
-    names += presence_names + ["days_since_last_event__present"]
+    names += presence_names + ["weeks_since_last_event_log2__present"]
     blocks += presence + [(last >= 0).astype(float)[:, None]]
     return list(user_ids), names, np.concatenate(blocks, axis=1), as_of

@@ -96,14 +96,22 @@ def test_a_refresh_stopped_before_user_features_is_finished_by_the_next_one(live
     assert_equals_full_rebuild(live, tmp_path / "rebuild_stopped")
 
 
-def test_a_new_day_ages_events_out_of_the_windows(live, tmp_path):
+def test_a_new_day_moves_every_row_to_the_new_as_of_and_re_encodes_only_the_vectors_that_moved(live, tmp_path):
+    before_features, before_encoded = snapshot(live)
     with live.connect() as con:
-        old_as_of = con.execute("select any_value(as_of) from user_features").fetchone()[0]
+        old_as_of = con.execute("select max(as_of) from user_features").fetchone()[0]
     land_batch(live.raw, users=5, new_users=1, seed=13, next_day=True)
     result = run_refresh(live)
+    after_features, after_encoded = snapshot(live)
     with live.connect() as con:
-        assert con.execute("select any_value(as_of) from user_features").fetchone()[0] > old_as_of
-    assert result["users_with_new_features"] == result["users"], "recency moves for every user on a new day"
+        assert con.execute("select min(as_of), max(as_of) from user_features").fetchone() == (old_as_of + timedelta(days=1),) * 2
+    moved = {u for u in before_features if not np.array_equal(after_features[u][0], before_features[u][0])}
+    assert 5 <= len(moved) < len(before_features), "the batch's users and those whose windows or calendar steps moved"
+    assert all(after_features[u][1] > before_features[u][1] for u in moved)
+    kept = set(before_features) - moved
+    assert all(after_features[u][1] == before_features[u][1] for u in kept), "an unchanged vector keeps its updated_at"
+    assert all(after_encoded[u] == before_encoded[u] for u in kept), "and is not re-encoded"
+    assert result["users_with_new_features"] == result["re_encoded"]["v1"] == len(moved) + 1
     assert_equals_full_rebuild(live, tmp_path / "rebuild3")
 
 
