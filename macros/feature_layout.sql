@@ -29,8 +29,9 @@
 {#
   A calendar feature from a number of days: whole log2 steps of weeks, floor(log2(1 + days / 7)),
   0 for no days (NULL) or fewer than 7. It moves on 7, 21, 49, 105, ... days, so a quiet user's
-  value stays put on most days. The 1e-9 keeps exact powers of two on their step where log2 is
-  computed as ln(x) / ln(2); no other day count comes within 1e-7 of a step.
+  value stays put on most days. The 1e-9 guards engines that compute log2 as ln(x) / ln(2), where
+  an exact power of two could land a hair below its step; below 14 million days no other count
+  comes within 1e-7 of a step, so it moves nothing else.
 #}
 {% macro log2_weeks(days) -%}
   floor(log2(1 + greatest(coalesce({{ days }}, 0), 0) / 7.0) + 1e-9)

@@ -8,6 +8,11 @@
   Incremental: the model's SQL returns the rows of the plan's users; rows with the same
   `unique_key` are replaced (delete+insert), other rows are kept as they are.
   `prune_before_window` (a date column): rows older than the plan's window start are deleted.
+  `skip_unchanged` (columns): an incremental run leaves out the model's rows whose key and these
+  columns equal a stored row's, which stays as it is (its timestamps included). Done on the
+  written rows, not inside the model's SQL, so that the comparison reads narrow columns only.
+  `as_of_column` (a date column): an incremental run moves the kept rows to the plan's as_of, for
+  a model whose rows say which day they describe and whose unchanged rows are skipped.
 #}
 {% materialization ranged_incremental, adapter='duckdb' %}
   {%- set plan = run_plan() -%}
@@ -27,6 +32,13 @@
     {%- call statement('new_rows') -%}
       create temporary table {{ new_rows.identifier }} as {{ sql_for_user_range(compiled_code, [none, none]) }}
     {%- endcall -%}
+    {%- set compared = keys + config.get('skip_unchanged', []) -%}
+    {%- if config.get('skip_unchanged') -%}
+      {%- call statement('skip_unchanged') -%}
+        delete from {{ new_rows.identifier }}
+        where ({{ compared | join(', ') }}) in (select {{ compared | join(', ') }} from {{ target }})
+      {%- endcall -%}
+    {%- endif -%}
     {%- call statement('main') -%}
       delete from {{ target }}
       where ({{ keys | join(', ') }}) in (select {{ keys | join(', ') }} from {{ new_rows.identifier }});
@@ -38,6 +50,13 @@
   {%- if prune_column and plan.incremental -%}
     {%- call statement('prune') -%}
       delete from {{ target }} where {{ prune_column }} < {{ plan.window_start }}
+    {%- endcall -%}
+  {%- endif -%}
+
+  {%- set as_of_column = config.get('as_of_column') -%}
+  {%- if as_of_column and plan.incremental -%}
+    {%- call statement('as_of') -%}
+      update {{ target }} set {{ as_of_column }} = {{ plan.as_of }} where {{ as_of_column }} <> {{ plan.as_of }}
     {%- endcall -%}
   {%- endif -%}
 

@@ -6,7 +6,8 @@
   ranged_incremental: a full build is one statement (Spark spills to disk, so it needs no user
   ranges); an incremental run writes the model's rows to <table>__dbt_new, then the table anew as
   those rows plus the stored rows of every other key, without the days before the window when
-  `prune_before_window` is set.
+  `prune_before_window` is set, and with the plan's as_of in `as_of_column` when that is set.
+  `skip_unchanged` leaves out the model's rows that equal a stored row on the key and its columns.
 #}
 {% materialization ranged_incremental, adapter='spark' %}
   {%- set plan = run_plan() -%}
@@ -23,10 +24,23 @@
     {%- set new_rows = spark_work_relation(target, 'new') -%}
     {%- do adapter.drop_relation(new_rows) -%}
     {%- do run_query(spark_create_table(new_rows, sql_for_user_range(compiled_code, [none, none]))) -%}
-    {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='quoted') | join(', ') -%}
+    {%- if config.get('skip_unchanged') -%}
+      {%- set candidates = new_rows -%}
+      {%- set new_rows = spark_work_relation(target, 'changed') -%}
+      {%- do adapter.drop_relation(new_rows) -%}
+      {%- do run_query(spark_create_table(new_rows, "select candidate.* from " ~ candidates ~ " as candidate left anti join " ~ target
+          ~ " as stored on " ~ spark_keys_equal(keys + config.get('skip_unchanged'), 'candidate', 'stored'), contract=false)) -%}
+      {%- do adapter.drop_relation(candidates) -%}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='quoted') | list -%}
+    {%- set as_of_column = config.get('as_of_column') -%}
+    {%- set stored = [] -%}
+    {%- for column in columns -%}
+      {%- do stored.append(plan.as_of ~ ' as ' ~ column if as_of_column and column.strip('`') == as_of_column else 'stored.' ~ column) -%}
+    {%- endfor -%}
     {%- call statement('main') -%}
       {{ spark_swap_in(target,
-          "select " ~ columns ~ " from " ~ new_rows ~ "\nunion all\nselect " ~ columns ~ " from " ~ target ~ " as stored"
+          "select " ~ columns | join(', ') ~ " from " ~ new_rows ~ "\nunion all\nselect " ~ stored | join(', ') ~ " from " ~ target ~ " as stored"
           ~ " left anti join " ~ new_rows ~ " as replaced on " ~ spark_keys_equal(keys, 'stored', 'replaced')
           ~ (" where stored." ~ prune_column ~ " >= " ~ plan.window_start if prune_column else "")) }}
     {%- endcall -%}

@@ -1,10 +1,12 @@
-{{ config(materialized='ranged_incremental', unique_key='user_id', tags=['plan_work']) }}
+{{ config(materialized='ranged_incremental', unique_key='user_id', skip_unchanged=['features_hash', 'feature_schema_hash'],
+          as_of_column='as_of', tags=['plan_work']) }}
 {#-
   Grain: one row per user in stg_raw__users (users without events included). `features` is the
   FLOAT vector laid out by feature_schema, one list per group in its order; missing signal is
   zeros with the group's presence flag 0, never NULL or NaN. A refresh recomputes the plan's users
-  and writes the rows whose features or as_of changed; updated_at moves only with the features, so
-  a user whose vector did not change (on a new day, most users) is not re-encoded.
+  and writes only the rows whose features changed (skip_unchanged compares 64-bit hashes, not the
+  vectors), so an unchanged user keeps its updated_at and is not re-encoded (on a new day, most
+  users); as_of_column moves every kept row to the run's as_of, since its features hold then too.
 -#}
 {%- set plan = run_plan() %}
 {%- set layout = feature_layout() %}
@@ -131,32 +133,4 @@ hashed as (
     from computed
 )
 
-{%- if not plan.incremental %}
-
 select * from hashed
-{%- else %},
-
--- comparing 64-bit hashes avoids reading every stored vector
-compared as (
-    select
-        hashed.*,
-        previous.as_of as previous_as_of,
-        previous.updated_at as previous_updated_at,
-        coalesce(previous.features_hash = hashed.features_hash and previous.feature_schema_hash = hashed.feature_schema_hash, false)
-            as unchanged
-    from hashed
-    left join {{ this }} as previous on previous.user_id = hashed.user_id
-)
-
--- the rows whose features or as_of changed; a vector that did not change keeps the time it last
--- changed, so the representation versions re-encode only the users whose vector moved
-select
-    user_id,
-    features,
-    features_hash,
-    feature_schema_hash,
-    as_of,
-    case when unchanged then previous_updated_at else updated_at end as updated_at
-from compared
-where not unchanged or previous_as_of <> as_of
-{%- endif %}
