@@ -268,6 +268,20 @@ def test_a_refresh_on_spark_equals_a_full_rebuild_on_spark(parity, spark):
     assert_close({u: e for u, (e, _) in encoded.items()}, {u: e for u, (e, _) in rebuilt_encoded.items()})
 
 
+def test_a_new_day_on_spark_moves_every_row_to_it_and_re_encodes_only_the_vectors_that_moved(parity, spark):
+    before_features, before_encoded = snapshot(spark)
+    ((old_as_of,),) = spark_table_rows(spark, "select max(as_of) from {user_features}")
+    land_batch(parity.raw, users=5, new_users=0, seed=21, next_day=True)
+    parity.spark_dbt(spark, ["run", "--select", "tag:nrt"])
+    features, encoded = snapshot(spark)
+
+    assert spark_table_rows(spark, "select min(as_of), max(as_of) from {user_features}") == [(old_as_of + timedelta(days=1),) * 2]
+    kept = {u for u in before_features if features[u][1] == before_features[u][1]}
+    assert 0 < len(kept) <= len(before_features) - 5, "the batch's users moved, most others did not"
+    assert all((features[u][0] == before_features[u][0]).all() and encoded[u][1] == before_encoded[u][1] for u in kept)
+    assert all(encoded[u][1] > before_encoded[u][1] for u in set(before_features) - kept), "the moved vectors are re-encoded"
+
+
 def test_a_plain_dbt_run_on_target_spark_says_how_to_run_it(parity, spark):
     from dbt.cli.main import dbtRunner
 
