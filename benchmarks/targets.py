@@ -57,7 +57,7 @@ TARGETS = [
            lambda s: f"batches: {_get(s, 'watch_1k_users_represented', 'latencies_s')} s"),
     Target("a new day with 10,000 active users: users re-encoded", 0.05, True, "share", (1_000_000,),
            _new_day_share,
-           lambda s: f"{max((_get(s, 'refresh_next_day_everyone', 're_encoded') or {0: None}).values())} of "
+           lambda s: f"{max(_get(s, 'refresh_next_day_everyone', 're_encoded').values())} of "
                      f"{_get(s, 'refresh_next_day_everyone', 'users')} users"),
 ]
 

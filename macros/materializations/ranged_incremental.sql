@@ -32,8 +32,8 @@
     {%- call statement('new_rows') -%}
       create temporary table {{ new_rows.identifier }} as {{ sql_for_user_range(compiled_code, [none, none]) }}
     {%- endcall -%}
-    {%- set compared = keys + config.get('skip_unchanged', []) -%}
     {%- if config.get('skip_unchanged') -%}
+      {%- set compared = keys + config.get('skip_unchanged') -%}
       {%- call statement('skip_unchanged') -%}
         delete from {{ new_rows.identifier }}
         where ({{ compared | join(', ') }}) in (select {{ compared | join(', ') }} from {{ target }})
