@@ -1,7 +1,7 @@
 """`userrep watch`: refresh as files land, in one long-running process.
 
-The process keeps its dbt fork server (dbt imported once, userrep.dbt_forkserver) between
-refreshes, so a batch pays its refresh and not dbt's start. It polls the raw directory; when a file
+The process keeps its dbt fork server (dbt imported and warmed up once, userrep.dbt_forkserver)
+between refreshes, so a batch pays its refresh and not dbt's start. It polls the raw directory; when a file
 appears, changes or goes, and stays unchanged for one more poll (a writer may still be writing it),
 it runs the refresh that `userrep refresh` runs. Bad rows and bad files are quarantined by that
 refresh like any other; a refresh that fails is reported in one line and retried at the next
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from userrep.config import Deployment
-from userrep.dbt import DbtError, DbtInterrupted
+from userrep.dbt import FORK_SERVER, DbtError, DbtInterrupted
 from userrep.refresh import describe, refresh
 from userrep.warehouse import WarehouseBusy
 
@@ -58,6 +58,7 @@ def watch(deployment: Deployment, dbt_vars: dict | None, interval: float, echo) 
     try:
         refreshed: FileStates | None = None  # the raw files the last refresh saw; None: refresh now
         seen = raw_file_states(deployment.raw)
+        FORK_SERVER.keep_warm()  # every refresh is a fork of it: dbt's first-use work is done once
         echo(f"watching {deployment.raw} every {interval:g}s (SIGTERM or Ctrl-C stops)")
         while not stop.is_set():
             current = raw_file_states(deployment.raw)
