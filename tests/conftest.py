@@ -33,11 +33,3 @@ def shared_movielens() -> Path:
     if not (path / "ratings.csv").exists():
         pytest.skip("../shared/datasets/movielens-latest-small is not here")
     return path
-
-
-@pytest.fixture(scope="session", autouse=True)
-def warm_dbt():
-    """Every dbt run of the session is a fork of one server: warm it up once."""
-    from userrep.dbt import FORK_SERVER
-
-    FORK_SERVER.keep_warm()

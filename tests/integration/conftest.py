@@ -15,11 +15,17 @@ import duckdb
 import pytest
 
 from userrep.project import copy_project
-from userrep.dbt import run_dbt
+from userrep.dbt import FORK_SERVER, run_dbt
 from userrep.synthetic import generate_world
 
 # the Spark tests need the spark extra, which `make test-spark` installs and `make test` does not
 collect_ignore = [] if importlib.util.find_spec("pyspark") else ["test_spark.py"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_dbt():
+    """Every dbt run of the session is a fork of one server: warm it up once."""
+    FORK_SERVER.keep_warm()
 
 
 @dataclass
