@@ -116,8 +116,8 @@ def warm_up() -> None:
         for _ in range(2):
             try:
                 dbtRunner().invoke(["build", *paths])
-            except Exception:  # noqa: BLE001 - a warm-up that fails leaves the server as fast as an unwarmed one
-                traceback.print_exc()
+            except Exception as error:  # noqa: BLE001 - a failed warm-up leaves the server as fast as an unwarmed one
+                print(f"dbt fork server: warm-up failed, serving unwarmed: {error}", file=sys.stderr)
     if static_parser is None:
         os.environ.pop("DBT_STATIC_PARSER")
     else:

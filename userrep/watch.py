@@ -1,12 +1,12 @@
 """`userrep watch`: refresh as files land, in one long-running process.
 
 The process keeps its dbt fork server (dbt imported and warmed up once, userrep.dbt_forkserver)
-between refreshes, so a batch pays its refresh and not dbt's start. It polls the raw directory; when a file
-appears, changes or goes, and stays unchanged for one more poll (a writer may still be writing it),
-it runs the refresh that `userrep refresh` runs. Bad rows and bad files are quarantined by that
-refresh like any other; a refresh that fails is reported in one line and retried at the next
-change; a warehouse held by another writer is retried at the next poll. SIGTERM or SIGINT stops it:
-between refreshes at once, during one by passing the signal to dbt.
+between refreshes, so a batch pays its refresh and not dbt's start. It polls the raw directory;
+when a file appears, changes or goes, and stays unchanged for one more poll (a writer may still be
+writing it), it runs the refresh that `userrep refresh` runs. Bad rows and bad files are
+quarantined by that refresh like any other; a refresh that fails is reported in one line and
+retried at the next change; a warehouse held by another writer is retried at the next poll.
+SIGTERM or SIGINT stops it: between refreshes at once, during one by passing the signal to dbt.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The dbt fork server's warm-up: the runs forked from a warmed server are what every test here
-uses (tests/conftest.py), so these check only what a fork cannot survive."""
+"""The dbt fork server's warm-up: every dbt run of the integration tests is forked from a warmed
+server (conftest.py), so this checks only what a fork cannot survive."""
 
 import subprocess
 import sys
