@@ -49,9 +49,9 @@ def serve(connection: socket.socket, warm: bool = False) -> None:
     for name in PRELOADED:
         importlib.import_module(name)
     if warm:
-        threads = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else None
+        threads = thread_count()
         warm_up()
-        if threads is not None and len(os.listdir("/proc/self/task")) > len(threads):
+        if thread_count() > threads:
             # a thread the warm-up started would be missing in every fork, and whatever waits on it
             # would hang: serve from a fresh process instead, unwarmed
             os.execv(sys.executable, [sys.executable, "-P", "-m", "userrep.dbt_forkserver", str(connection.fileno())])
@@ -92,6 +92,11 @@ def run_dbt_here(args: list[str], env: dict, cwd: str, output: int) -> None:
     # an interpreter's exit, not os._exit: multiprocessing releases the locks dbt made, which its
     # resource tracker would otherwise report as leaked into the run's output
     raise SystemExit(code)
+
+
+def thread_count() -> int:
+    """This process's threads, Python's or not (0 where /proc is missing, so nothing is compared)."""
+    return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 0
 
 
 def warm_up() -> None:
