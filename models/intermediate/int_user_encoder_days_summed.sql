@@ -2,8 +2,8 @@
           tags=['plan_work']) }}
 {#-
   Grain: user x encoder x day, for the days the longest horizon reaches. Engagement-weighted
-  embedding sums, one SUM per dimension (s_i = sum(weight * e_i)), so that a horizon's mean is a
-  sum of a few daily rows. A refresh recomputes the (user, day) pairs whose item days this run
+  embedding sums s_i = sum(weight * e_i) (the embedding_sums macro), so that a horizon's mean is
+  a sum of a few daily rows. A refresh recomputes the (user, day) pairs whose item days this run
   rebuilt.
 -#}
 {%- set plan = run_plan() %}
@@ -25,24 +25,39 @@ with item_days as (
 embeddings as (
     select * from {{ ref('int_item_embeddings_pivoted') }}
 )
-{#- one branch per encoder, each summing only its own dimensions (the rest are constant NULLs) #}
+{%- for enc in layout_encoders(layout) %},
+
+encoder_{{ loop.index }} as (
+    select
+        item_days.user_id,
+        item_days.event_day,
+        sum(item_days.event_count) as event_count,
+        sum(item_days.weight_sum) as weight_sum,
+        {{ embedding_sums('item_days.weight_sum', 'embeddings', ref('int_item_embeddings_pivoted'), enc.encoder, enc.dim) }} as sums
+    from item_days
+    inner join embeddings
+        on embeddings.item_id = item_days.item_id and embeddings.encoder = {{ sql_string(enc.encoder) }}
+    group by item_days.user_id, item_days.event_day
+)
+{%- endfor %}
+
+{#- one branch per encoder: its sums spread into s_0.., the dimensions past its dim constant NULLs #}
 {%- for enc in layout_encoders(layout) %}
 
 select
-    item_days.user_id,
+    user_id,
     {{ sql_string(enc.encoder) }} as encoder,
-    item_days.event_day,
-    sum(item_days.event_count) as event_count,
-    sum(item_days.weight_sum) as weight_sum,
-    {{ dimension_columns('cast(sum(item_days.weight_sum * embeddings.e_{i}) as float) as s_{i}', enc.dim) }},
+    event_day,
+    event_count,
+    weight_sum,
+    {%- for i in range(enc.dim) %}
+    {{ list_element('sums', i) }} as s_{{ i }},
+    {%- endfor %}
     {%- for i in range(enc.dim, max_dim) %}
     cast(null as float) as s_{{ i }},
     {%- endfor %}
     {{ run_started_at_sql() }} as built_at
-from item_days
-inner join embeddings
-    on embeddings.item_id = item_days.item_id and embeddings.encoder = {{ sql_string(enc.encoder) }}
-group by item_days.user_id, item_days.event_day
+from encoder_{{ loop.index }}
 {{ 'union all' if not loop.last }}
 {%- else %}
 
