@@ -13,8 +13,9 @@ typed as (
         {{ optional_column(source('raw', 'events'), 'event_type', 'string') }} as event_type,
         filename as file_path,
         substr(filename, {{ raw_path_length + 2 }}) as source_file,
-        cast(ts as string) as raw_ts,
-        cast(weight as string) as raw_weight
+        -- as the file holds them: turned into text only for the rows whose invalid_value shows them
+        ts as raw_ts,
+        weight as raw_weight
     from source
 ),
 
@@ -63,8 +64,8 @@ select
     source_file,
     invalid_reason,
     case invalid_reason
-        when 'unparseable_timestamp' then raw_ts
-        when 'unparseable_weight' then raw_weight
-        when 'weight_out_of_range' then raw_weight
+        when 'unparseable_timestamp' then cast(raw_ts as string)
+        when 'unparseable_weight' then cast(raw_weight as string)
+        when 'weight_out_of_range' then cast(raw_weight as string)
     end as invalid_value
 from checked
