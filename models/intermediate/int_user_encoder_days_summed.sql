@@ -16,9 +16,8 @@ with item_days as (
     where {{ planned_users(plan, 'user_id') }}
         and {{ user_range('user_id') }}
         {%- if plan.incremental %}
-        and (user_id, event_day) in (
-            select user_id, event_day from {{ ref('int_user_item_days') }} where built_at > {{ plan.work_since }}
-        )
+        -- a (user, day) that int_user_item_days rebuilt has all its rows rewritten by that run
+        and built_at > {{ plan.work_since }}
         {%- endif %}
 ),
 
