@@ -6,7 +6,8 @@ for a whole batch of groups is a sparse product, the same arithmetic at a fracti
 The SQL side aggregates one list of item numbers and one list of weights per group (two
 aggregates instead of one per dimension) and calls the function on them.
 
-The pure function knows no engine; ItemMatrices reads the matrices through a DuckDB connection.
+The pure function knows no engine; ItemMatrices holds each encoder's matrix, read by a function
+the engine's plugin gives it.
 """
 
 from __future__ import annotations
@@ -51,13 +52,6 @@ def weighted_sums(matrix: np.ndarray, item_numbers: pa.Array, weights: pa.Array)
     return product @ matrix
 
 
-def float_lists(sums: np.ndarray) -> pa.Array:
-    """[rows, dim] as a FLOAT[] column."""
-    rows, dim = sums.shape
-    offsets = pa.array(np.arange(rows + 1, dtype=np.int32) * dim)
-    return pa.ListArray.from_arrays(offsets, pa.array(np.ascontiguousarray(sums, dtype=np.float32).reshape(-1)))
-
-
 def constant(column: pa.Array, what: str):
     """The one value of a column that must hold the same non-NULL value in every row."""
     column = _combined(column)
@@ -89,8 +83,27 @@ class ItemMatrices:
 
     def __call__(self, table: pa.Array, encoder: pa.Array, fingerprint: pa.Array, item_numbers: pa.Array,
                  weights: pa.Array) -> pa.Array:
-        """The SQL function: (table, encoder, fingerprint) are constant per statement."""
+        """The SQL function: table and fingerprint are constant per statement; each row names its
+        encoder, and its sums have that encoder's dim."""
         if len(item_numbers) == 0:
             return pa.array([], pa.list_(pa.float32()))
-        matrix = self.get(constant(table, "the table"), constant(encoder, "the encoder"), constant(fingerprint, "the fingerprint"))
-        return float_lists(weighted_sums(matrix, item_numbers, weights))
+        table, fingerprint = constant(table, "the table"), constant(fingerprint, "the fingerprint")
+        encoder, item_numbers, weights = _combined(encoder), _combined(item_numbers), _combined(weights)
+        if encoder.null_count:
+            raise EmbeddingSumError("embedding sums: a row without an encoder")
+        encoded = encoder.dictionary_encode()
+        codes = encoded.indices.to_numpy()
+        groups = []  # (rows, sums) per encoder in the batch
+        dims = np.zeros(len(encoded.dictionary), np.int64)
+        for code, name in enumerate(encoded.dictionary.to_pylist()):
+            rows = np.flatnonzero(codes == code)
+            matrix = self.get(table, name, fingerprint)
+            whole = len(rows) == len(codes)
+            groups.append((rows, weighted_sums(matrix, item_numbers if whole else item_numbers.take(rows),
+                                               weights if whole else weights.take(rows))))
+            dims[code] = matrix.shape[1]
+        offsets = np.concatenate([[0], np.cumsum(dims[codes])])
+        values = np.empty(offsets[-1], np.float32)
+        for rows, sums in groups:
+            values[offsets[rows][:, None] + np.arange(sums.shape[1])] = sums
+        return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))

@@ -23,52 +23,31 @@ with item_days as (
 
 embeddings as (
     select * from {{ ref('int_item_embeddings_pivoted') }}
-)
-{%- for enc in layout_encoders(layout) %},
+    where {{ in_list('encoder', layout_encoders(layout) | map(attribute='encoder') | list) }}
+),
 
-encoder_{{ loop.index }} as (
+summed as (
     select
         item_days.user_id,
+        embeddings.encoder,
         item_days.event_day,
         sum(item_days.event_count) as event_count,
         sum(item_days.weight_sum) as weight_sum,
-        {{ embedding_sums('item_days.weight_sum', 'embeddings', ref('int_item_embeddings_pivoted'), enc.encoder, enc.dim) }} as sums
+        {{ embedding_sums('item_days.weight_sum', 'embeddings', ref('int_item_embeddings_pivoted'), max_dim) }} as sums
     from item_days
-    inner join embeddings
-        on embeddings.item_id = item_days.item_id and embeddings.encoder = {{ sql_string(enc.encoder) }}
-    group by item_days.user_id, item_days.event_day
+    inner join embeddings on embeddings.item_id = item_days.item_id
+    group by item_days.user_id, embeddings.encoder, item_days.event_day
 )
-{%- endfor %}
 
-{#- one branch per encoder: its sums spread into s_0.., the dimensions past its dim constant NULLs #}
-{%- for enc in layout_encoders(layout) %}
-
+{#- the sums spread into s_0..; past an encoder's dim they read as NULL #}
 select
     user_id,
-    {{ sql_string(enc.encoder) }} as encoder,
+    encoder,
     event_day,
     event_count,
     weight_sum,
-    {%- for i in range(enc.dim) %}
-    {{ list_element('sums', i) }} as s_{{ i }},
-    {%- endfor %}
-    {%- for i in range(enc.dim, max_dim) %}
-    cast(null as float) as s_{{ i }},
+    {%- for i in range(max_dim) %}
+    cast({{ list_element('sums', i) }} as float) as s_{{ i }},
     {%- endfor %}
     {{ run_started_at_sql() }} as built_at
-from encoder_{{ loop.index }}
-{{ 'union all' if not loop.last }}
-{%- else %}
-
-select
-    user_id,
-    cast(null as string) as encoder,
-    event_day,
-    sum(event_count) as event_count,
-    sum(weight_sum) as weight_sum,
-    cast(null as float) as s_0,
-    {{ run_started_at_sql() }} as built_at
-from item_days
-where false
-group by user_id, event_day
-{%- endfor %}
+from summed

@@ -100,3 +100,28 @@ def test_lists_of_different_lengths_fail_with_a_clear_message(con):
         con.execute("""select userrep_embedding_sums('items', 'enc', 1::ubigint, [0, 1]::integer[], [1.0]::double[])""").fetchall()
     with pytest.raises(EmbeddingSumError):
         weighted_sums(np.eye(2), pa.array([[0]], pa.list_(pa.int32())), pa.array([[None]], pa.list_(pa.float64())))
+
+
+def test_rows_of_several_encoders_in_one_batch_get_each_encoders_sums():
+    con = duckdb.connect()
+    register_embedding_sums(con)
+    rng = np.random.default_rng(3)
+    matrices = {"wide": rng.normal(size=(7, 6)).astype(np.float32), "narrow": rng.normal(size=(5, 2)).astype(np.float32)}
+    con.execute("create table items (encoder varchar, item_number integer, embedding float[])")
+    for name, matrix in matrices.items():
+        con.executemany("insert into items values (?, ?, ?)", [(name, i, row.tolist()) for i, row in enumerate(matrix)])
+    plays = [(g, name, int(rng.integers(0, len(matrices[name]))), float(rng.uniform(0, 2)))
+             for g in range(3000) for name in ("wide", "narrow") if (g + len(name)) % 3 for _ in range(1 + g % 4)]
+    con.execute("create table plays (g integer, encoder varchar, item_number integer, weight double)")
+    con.executemany("insert into plays values (?, ?, ?, ?)", plays)
+    result = con.execute("""
+        select g, encoder, userrep_embedding_sums('items', encoder, (select bit_xor(hash(encoder, item_number, embedding)) from items),
+                                                  list(item_number), list(weight))
+        from plays group by g, encoder""").fetchall()
+    expected = {}
+    for g, name, item, weight in plays:
+        expected[(g, name)] = expected.get((g, name), 0) + weight * matrices[name][item].astype(np.float64)
+    assert len(result) == len(expected)
+    for g, name, sums in result:
+        assert len(sums) == matrices[name].shape[1]
+        assert np.allclose(sums, expected[(g, name)], rtol=1e-6, atol=1e-5)
