@@ -44,27 +44,36 @@ def register(conn, spec) -> None:
     conn.create_function(verify_function_name(spec.sql_name), verifier(spec), [], VARCHAR, side_effects=True)
 
 
+# the fingerprint the embedding_sums macro computes over the table, the same expression here
+ITEM_MATRIX_FINGERPRINT = "bit_xor(hash(encoder, item_number, embedding))"
+
+
 def item_matrix_reader(conn):
-    """Reads (item_number, embedding) of one encoder from a table on a cursor of `conn` (a
-    connection of its own, so the calling statement keeps running)."""
+    """Reads one encoder's (item_number, embedding) rows and the whole table's fingerprint, in one
+    transaction on a cursor of `conn`: a connection of its own, so the calling statement keeps
+    running, and one that sees only committed rows (which the fingerprint check relies on)."""
 
     def read(table: str, encoder: str):
         if not TABLE_NAME.match(table):
             raise EmbeddingSumError(f"embedding sums: {table!r} is not a table name")
-        rows = conn.cursor().execute(f"select item_number, embedding from {table} where encoder = ?", [encoder]).fetchnumpy()
-        if not len(rows["item_number"]):
-            return rows["item_number"], np.zeros((0, 0))
-        return rows["item_number"], np.stack(rows["embedding"])
+        with conn.cursor() as cursor:
+            cursor.execute("begin transaction")
+            (fingerprint,) = cursor.execute(f"select {ITEM_MATRIX_FINGERPRINT} from {table}").fetchone()
+            rows = cursor.execute(f"select item_number, embedding from {table} where encoder = ?", [encoder]).fetchnumpy()
+            cursor.execute("commit")
+        embeddings = np.stack(rows["embedding"]) if len(rows["embedding"]) else np.zeros((0, 0))
+        return fingerprint, rows["item_number"], embeddings
 
     return read
 
 
 def register_embedding_sums(conn) -> None:
-    """userrep_embedding_sums(table, encoder, fingerprint, item_numbers INTEGER[], weights DOUBLE[]) -> FLOAT[]:
-    the matrix is read from `table` once per fingerprint, which the caller computes from its rows."""
+    """userrep_embedding_sums(table, encoder, fingerprint, items STRUCT(item_number INTEGER, weight DOUBLE)[])
+    -> FLOAT[]: a matrix is read from `table` once per fingerprint, which the caller computes over
+    the table's rows with ITEM_MATRIX_FINGERPRINT."""
+    items = duckdb.list_type(duckdb.struct_type({"item_number": INTEGER, "weight": DOUBLE}))
     conn.create_function(EMBEDDING_SUMS_FUNCTION, ItemMatrices(item_matrix_reader(conn)),
-                         [VARCHAR, VARCHAR, UBIGINT, duckdb.list_type(INTEGER), duckdb.list_type(DOUBLE)],
-                         duckdb.list_type(FLOAT), type="arrow", side_effects=False)
+                         [VARCHAR, VARCHAR, UBIGINT, items], duckdb.list_type(FLOAT), type="arrow", side_effects=False)
 
 
 class Plugin(BasePlugin):

@@ -1,4 +1,4 @@
-{#- Grain: encoder x item. The embedding as a list, its row in the encoder's item matrix (item_number, 0-based in item_id order), and spread into columns e_0..e_{n-1} (NULL past the encoder's dim), so that per-user sums are plain column SUMs. -#}
+{#- Grain: encoder x item. The embedding as a list, its row in the encoder's item matrix (item_number, 0-based in item_id order), and spread into columns e_0..e_{n-1} (NULL past the encoder's dim) for the engines that sum one column per dimension. -#}
 {%- set max_dim = layout_max_dim(feature_layout()) %}
 select
     encoder,
