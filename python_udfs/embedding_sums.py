@@ -59,35 +59,37 @@ def constant(column: pa.Array, what: str):
 
 
 class ItemMatrices:
-    """Each encoder's item matrix, read once per content of the table it comes from.
+    """Each encoder's item matrix, read once per content of the table they come from.
 
-    `read(table, encoder)` returns, from one snapshot of the table, its fingerprint (the same
-    expression the SQL caller computes, over every encoder's rows) and the encoder's item numbers
-    and embeddings. The caller passes its own fingerprint with every batch: the matrix is read
-    again when that changes, and refused when the read saw other rows than the caller (a table
-    changed in the caller's transaction and not committed yet), so a stale matrix is never used.
-    One matrix per (table, encoder) is kept, for the life of the connection."""
+    `read(table)` returns, from one snapshot of the table, its fingerprint (the same expression
+    the SQL caller computes) and, per encoder, its item numbers and embeddings. The caller passes
+    its own fingerprint with every batch: the table is read again when that changes, and refused
+    when the read saw other rows than the caller (a table changed in the caller's transaction and
+    not committed yet), so a stale matrix is never used. The matrices of the last read of each
+    table are kept, for the life of the connection."""
 
-    def __init__(self, read: Callable[[str, str], tuple[int, np.ndarray, np.ndarray]]):
+    def __init__(self, read: Callable[[str], tuple[int, dict[str, tuple[np.ndarray, np.ndarray]]]]):
         self._read = read
-        self._matrices: dict[tuple[str, str], tuple[int, np.ndarray]] = {}
+        self._tables: dict[str, tuple[int, dict[str, np.ndarray]]] = {}
         self._lock = threading.Lock()  # DuckDB calls the function from several threads at once
 
     def get(self, table: str, encoder: str, fingerprint: int) -> np.ndarray:
         with self._lock:
-            cached = self._matrices.get((table, encoder))
+            cached = self._tables.get(table)
             if cached is None or cached[0] != fingerprint:
-                seen, numbers, embeddings = self._read(table, encoder)
+                seen, rows = self._read(table)
                 if seen != fingerprint:
                     raise EmbeddingSumError(
                         f"embedding sums: {table} holds other rows for a separate connection than for this "
                         "statement; commit the table before the statement that sums with it")
-                if not len(numbers):
-                    raise EmbeddingSumError(f"embedding sums: encoder {encoder!r} has no rows in {table}")
-                matrix = np.zeros((int(numbers.max()) + 1, embeddings.shape[1]), np.float64)
-                matrix[numbers] = embeddings
-                cached = self._matrices[(table, encoder)] = (fingerprint, matrix)
-            return cached[1]
+                matrices = {}
+                for name, (numbers, embeddings) in rows.items():
+                    matrices[name] = np.zeros((int(numbers.max()) + 1, embeddings.shape[1]), np.float64)
+                    matrices[name][numbers] = embeddings
+                cached = self._tables[table] = (fingerprint, matrices)
+            if encoder not in cached[1]:
+                raise EmbeddingSumError(f"embedding sums: encoder {encoder!r} has no rows in {table}")
+            return cached[1][encoder]
 
     def __call__(self, table: pa.Array, encoder: pa.Array, fingerprint: pa.Array, items: pa.Array) -> pa.Array:
         """The SQL function: table and fingerprint are constant per statement; each row names its

@@ -49,27 +49,27 @@ ITEM_MATRIX_FINGERPRINT = "bit_xor(hash(encoder, item_number, embedding))"
 
 
 def item_matrix_reader(conn):
-    """Reads one encoder's (item_number, embedding) rows and the whole table's fingerprint, in one
+    """Reads a table's fingerprint and every encoder's (item_number, embedding) rows in one
     transaction on a cursor of `conn`: a connection of its own, so the calling statement keeps
     running, and one that sees only committed rows (which the fingerprint check relies on)."""
 
-    def read(table: str, encoder: str):
+    def read(table: str):
         if not TABLE_NAME.match(table):
             raise EmbeddingSumError(f"embedding sums: {table!r} is not a table name")
         with conn.cursor() as cursor:
             cursor.execute("begin transaction")
             (fingerprint,) = cursor.execute(f"select {ITEM_MATRIX_FINGERPRINT} from {table}").fetchone()
-            rows = cursor.execute(f"select item_number, embedding from {table} where encoder = ?", [encoder]).fetchnumpy()
+            rows = cursor.execute(f"select encoder, item_number, embedding from {table}").fetchnumpy()
             cursor.execute("commit")
-        embeddings = np.stack(rows["embedding"]) if len(rows["embedding"]) else np.zeros((0, 0))
-        return fingerprint, rows["item_number"], embeddings
+        return fingerprint, {encoder: (rows["item_number"][mine], np.stack(rows["embedding"][mine]))
+                             for encoder in np.unique(rows["encoder"]) for mine in [rows["encoder"] == encoder]}
 
     return read
 
 
 def register_embedding_sums(conn) -> None:
     """userrep_embedding_sums(table, encoder, fingerprint, items STRUCT(item_number INTEGER, weight DOUBLE)[])
-    -> FLOAT[]: a matrix is read from `table` once per fingerprint, which the caller computes over
+    -> FLOAT[]: the matrices are read from `table` once per fingerprint, which the caller computes over
     the table's rows with ITEM_MATRIX_FINGERPRINT."""
     items = duckdb.list_type(duckdb.struct_type({"item_number": INTEGER, "weight": DOUBLE}))
     conn.create_function(EMBEDDING_SUMS_FUNCTION, ItemMatrices(item_matrix_reader(conn)),

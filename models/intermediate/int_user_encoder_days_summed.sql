@@ -47,7 +47,7 @@ select
     event_count,
     weight_sum,
     {%- for i in range(max_dim) %}
-    cast({{ list_element('sums', i) }} as float) as s_{{ i }},
+    {{ list_element('sums', i) }} as s_{{ i }},
     {%- endfor %}
     {{ run_started_at_sql() }} as built_at
 from summed

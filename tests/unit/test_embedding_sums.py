@@ -62,16 +62,16 @@ def test_a_committed_change_is_read_again_and_an_unchanged_table_is_not(world, m
     reads = []
     reader = userrep_udfs.item_matrix_reader
     monkeypatch.setattr(userrep_udfs, "item_matrix_reader",
-                        lambda conn: lambda table, encoder: reads.append(encoder) or reader(conn)(table, encoder))
+                        lambda conn: lambda table: reads.append(table) or reader(conn)(table))
     con.remove_function("userrep_embedding_sums")
     register_embedding_sums(con)  # again, counting the reads
     before = np.array([row[1] for row in con.execute(sums_sql()).fetchall()])
     assert np.array_equal(before, np.array([row[1] for row in con.execute(sums_sql()).fetchall()]))
-    assert reads == ["enc"]
+    assert reads == ["items"]
     con.execute("update items set embedding = list_transform(embedding, lambda x: x * 2) where item_number = 3")
     after = np.array([row[1] for row in con.execute(sums_sql()).fetchall()])
     embeddings[3] *= 2
-    assert reads == ["enc", "enc"]
+    assert reads == ["items", "items"]
     assert not np.allclose(before, after)
     assert np.allclose(after, oracle(embeddings, plays), rtol=1e-6, atol=1e-5)
 
@@ -109,14 +109,14 @@ def test_rows_of_several_encoders_in_one_batch_get_each_encoders_sums():
 def test_the_matrix_is_read_once_per_fingerprint():
     reads = []
 
-    def read(table, encoder):
-        reads.append((table, encoder))
-        return len(reads), np.array([0, 1]), np.eye(2)  # the table's fingerprint: 1, then 2
+    def read(table):
+        reads.append(table)
+        return len(reads), {"enc": (np.array([0, 1]), np.eye(2))}  # the table's fingerprint: 1, then 2
 
     matrices = ItemMatrices(read)
     for fingerprint in (1, 1, 1, 2, 2):
         matrices.get("items", "enc", fingerprint)
-    assert reads == [("items", "enc"), ("items", "enc")]
+    assert reads == ["items", "items"]
 
 
 def test_weighted_sums_of_a_sliced_column_and_an_empty_row():
