@@ -3,7 +3,8 @@
   either `<name>.parquet` or a directory `<name>/` of parquet files (hive partitions allowed).
   Views, not copies: staging reads the files where they lie. For the events, every file found is
   listed in raw.event_files with its size and modification time (the fingerprint the run plan
-  compares), and the events view reads only the files that can be parquet.
+  compares), and the events view reads only the files that can be parquet. The files behind the
+  other sources are listed the same way in raw.source_files.
 #}
 {% macro register_raw_sources() %}
   {%- if execute -%}
@@ -14,7 +15,8 @@
 
 {% macro duckdb__register_raw_sources(raw) %}
   {%- do run_query("create schema if not exists raw") -%}
-  {%- for node in graph.sources.values() if node.source_name == 'raw' and node.name != 'event_files' -%}
+  {%- set listings = [] -%}
+  {%- for node in graph.sources.values() if node.source_name == 'raw' and node.name not in raw_listing_sources() -%}
     {%- set single_file = raw ~ '/' ~ node.name ~ '.parquet' -%}
     {%- set directory = raw ~ '/' ~ node.name -%}
     {%- set has_single_file = run_query("select count(*) from glob(" ~ sql_string(single_file) ~ ")").columns[0].values()[0] > 0 -%}
@@ -28,9 +30,11 @@
       {%- set body = read_parquet_files_sql(files, node, hive_partitioning=not has_single_file) -%}
     {%- elif has_single_file -%}
       {%- set body = "select * from read_parquet(" ~ sql_string(single_file) ~ ")" -%}
+      {%- do listings.append(duckdb__source_files_sql(node.name, single_file)) -%}
     {%- elif run_query("select count(*) from glob(" ~ sql_string(directory ~ '/**/*.parquet') ~ ")").columns[0].values()[0] > 0 -%}
       {%- set body = "select * from read_parquet(" ~ sql_string(directory ~ '/**/*.parquet')
             ~ ", hive_partitioning = true, union_by_name = true)" -%}
+      {%- do listings.append(duckdb__source_files_sql(node.name, directory ~ '/**/*.parquet')) -%}
     {%- elif node.meta.get('optional') -%}
       {%- set body = empty_source_sql(node) -%}
     {%- else -%}
@@ -40,7 +44,25 @@
     {%- endif -%}
     {%- do run_query("create or replace view raw." ~ node.identifier ~ " as " ~ body) -%}
   {%- endfor -%}
+  {%- do run_query("create or replace view raw.source_files as " ~ (listings | join(' union all ') or empty_source_files_sql())) -%}
 {% endmacro %}
+
+{# The raw sources that are listings of files, written by this hook, not parquet to read. #}
+{% macro raw_listing_sources() %}
+  {{ return(['event_files', 'source_files']) }}
+{% endmacro %}
+
+{% macro duckdb__source_files_sql(source_name, pattern) -%}
+  select {{ sql_string(source_name) }} as source_name, filename as file_path, size as size_bytes,
+      cast(last_modified as timestamp) as modified_at
+  from read_blob({{ sql_string(pattern) }})
+{%- endmacro %}
+
+{% macro empty_source_files_sql() -%}
+  select cast(null as string) as source_name, cast(null as string) as file_path, cast(null as bigint) as size_bytes,
+      cast(null as timestamp) as modified_at
+  where false
+{%- endmacro %}
 
 {#
   Why an events file cannot be read as events, or null: the events view reads only the files
@@ -85,7 +107,8 @@
 {% macro spark__register_raw_sources(raw) %}
   {%- do require_spark_file_listing() -%}
   {%- do run_query("create schema if not exists raw") -%}
-  {%- for node in graph.sources.values() if node.source_name == 'raw' and node.name != 'event_files' -%}
+  {%- set listings = [] -%}
+  {%- for node in graph.sources.values() if node.source_name == 'raw' and node.name not in raw_listing_sources() -%}
     {%- set single_file = raw ~ '/' ~ node.name ~ '.parquet' -%}
     {%- set directory = raw ~ '/' ~ node.name ~ '/' -%}
     {%- set in_directory = "substr(file_path, 1, " ~ directory | length ~ ") = " ~ sql_string(directory) -%}
@@ -98,10 +121,12 @@
       {%- set body = spark__parquet_files_sql(files, node, with_filename=true) -%}
     {%- elif has_single_file -%}
       {%- set body = spark__parquet_files_sql([single_file], node, with_filename=false) -%}
+      {%- do listings.append(spark__source_files_sql(node.name, "file_path = " ~ sql_string(single_file))) -%}
     {%- else -%}
       {%- set files = run_query("select file_path from raw.files where " ~ in_directory ~ " and file_path like '%.parquet' order by 1").columns[0].values() | list -%}
       {%- if files -%}
         {%- set body = spark__parquet_files_sql(files, node, with_filename=false) -%}
+        {%- do listings.append(spark__source_files_sql(node.name, in_directory ~ " and file_path like '%.parquet'")) -%}
       {%- elif node.meta.get('optional') -%}
         {%- set body = empty_source_sql(node) -%}
       {%- else -%}
@@ -112,7 +137,12 @@
     {%- endif -%}
     {%- do run_query("create or replace view raw." ~ node.identifier ~ " as " ~ body) -%}
   {%- endfor -%}
+  {%- do run_query("create or replace view raw.source_files as " ~ (listings | join(' union all ') or empty_source_files_sql())) -%}
 {% endmacro %}
+
+{% macro spark__source_files_sql(source_name, condition) -%}
+  select {{ sql_string(source_name) }} as source_name, file_path, size_bytes, modified_at from raw.files where {{ condition }}
+{%- endmacro %}
 
 {% macro require_spark_file_listing() %}
   {%- set expected = run_query("set userrep.raw_files_listing").columns[1].values()[0] -%}

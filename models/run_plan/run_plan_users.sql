@@ -1,19 +1,61 @@
-{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='fail') }}
+{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert', on_schema_change='append_new_columns') }}
 {#-
   Grain: one row per user the pipeline has planned (the ledger of users): a hash of everything a
   user's features read besides events (sign-up time, attributes, onboarding picks), when the user
   was last planned and why: 'new_user', 'user_changed', 'new_events' (a row in an events file
   planned since this ledger last changed) or 'removed' (gone from the users source).
+  Hashing every user reads the users, onboarding and items sources whole, so a run skips it when
+  the files behind them are those its latest rows were planned with (sources_hash) and no sign-up
+  has come due since (a future sign-up is quarantined until the clock passes it): then nobody's
+  hash can have changed, and only the users with new events are planned.
 -#}
 {%- set hashed = ['users.signup_ts', 'picks.picks_hash'] %}
 {%- for attribute in user_attribute_columns(source('raw', 'users')) %}{% do hashed.append('users.' ~ quote_name(attribute)) %}{% endfor %}
 {%- set file_ledger = ref('run_plan_event_files') %}
+{%- set signup_ts = utc_timestamp(source('raw', 'users'), 'signup_ts') %}
+{#- what the users' hashes depend on: the files of the sources they read, and which columns are hashed -#}
+{%- set sources_hash -%}
+    (select {{ hash64(['bit_xor(' ~ hash64(['source_name', 'file_path', 'size_bytes', 'modified_at']) ~ ')', sql_string(hashed | join(', '))]) }}
+     from {{ source('raw', 'source_files') }}
+     where source_name in ('users', 'onboarding', 'items'))
+{%- endset %}
 {%- set new_files = [] %}
+{%- set sources_unchanged = false %}
 {%- if execute and is_incremental() %}
   {%- set new_files = event_file_paths(run_query(
         "select source_file from " ~ file_ledger ~ " where change = 'new' and planned_at > "
         ~ "(select max(planned_at) from " ~ this ~ ") order by 1").columns[0].values()) %}
+  {%- if 'sources_hash' in adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
+    {%- set sources_unchanged = run_query(
+          "with latest as (select sources_hash, planned_at from " ~ this ~ " order by planned_at desc limit 1) "
+          ~ "select coalesce((select sources_hash from latest) = " ~ sources_hash ~ ", false) "
+          ~ "and (select count(*) from " ~ source('raw', 'users') ~ " where " ~ signup_ts ~ " > (select planned_at from latest) "
+          ~ "and " ~ signup_ts ~ " <= " ~ clock_cut() ~ ") = 0").columns[0].values()[0] %}
+  {%- endif %}
 {%- endif %}
+{%- if sources_unchanged %}
+
+with planned as (
+    select user_id, user_hash from {{ this }} where reason != 'removed'
+),
+
+-- users with a row in the events files planned since this ledger last changed, read from those files only
+users_with_new_events as (
+    select distinct cast(user_id as string) as user_id
+    from {{ source('raw', 'events') }}
+    where {{ in_list('filename', new_files) }}
+)
+
+-- the users' sources are as last hashed: every planned user keeps their hash
+select
+    planned.user_id,
+    planned.user_hash,
+    'new_events' as reason,
+    {{ run_started_at_sql() }} as planned_at,
+    {{ sources_hash }} as sources_hash
+from planned
+where planned.user_id in (select user_id from users_with_new_events)
+{%- else %}
 
 with picks as (
     select
@@ -51,7 +93,8 @@ select
         when planned.user_hash != users.user_hash then 'user_changed'
         else 'new_events'
     end as reason,
-    {{ run_started_at_sql() }} as planned_at
+    {{ run_started_at_sql() }} as planned_at,
+    {{ sources_hash }} as sources_hash
 from users
 left join planned on planned.user_id = users.user_id
 where planned.user_id is null
@@ -64,7 +107,8 @@ select
     planned.user_id,
     planned.user_hash,
     'removed' as reason,
-    {{ run_started_at_sql() }} as planned_at
+    {{ run_started_at_sql() }} as planned_at,
+    {{ sources_hash }} as sources_hash
 from planned
 where planned.user_id not in (select user_id from users)
 {%- else %}
@@ -73,6 +117,8 @@ select
     user_id,
     user_hash,
     'new_user' as reason,
-    {{ run_started_at_sql() }} as planned_at
+    {{ run_started_at_sql() }} as planned_at,
+    {{ sources_hash }} as sources_hash
 from users
+{%- endif %}
 {%- endif %}

@@ -193,6 +193,40 @@ def test_as_of_moved_back_rebuilds_instead_of_failing(live, tmp_path):
     assert_equals_full_rebuild(live, tmp_path / "rebuild_as_of")
 
 
+def test_a_batch_of_events_alone_plans_its_users_without_hashing_every_user(live, tmp_path):
+    batch = land_batch(live.raw, users=6, new_users=0, seed=18, duplicates=0)
+    run_refresh(live)
+    sql = (live.target / "compiled/userrep/models/run_plan/run_plan_users.sql").read_text()
+    assert "stg_raw__users" not in sql, "the users, onboarding and items files are as last hashed"
+    with live.connect() as con:
+        planned = con.execute("select reason, count(*) from run_plan_users "
+                              "where planned_at = (select max(planned_at) from run_plan_users) group by 1").fetchall()
+    assert planned == [("new_events", batch["users_with_events"])]
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_unhashed")
+
+
+def test_a_sign_up_that_comes_due_is_planned_though_no_file_changed(live):
+    """A sign-up later than the clock cut is quarantined; once the cut passes it, the user is new,
+    though the files behind the users' hashes are the same."""
+    users = pq.read_table(live.raw / "users.parquet")
+    soon = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=2)
+    newcomer = users.slice(0, 1).set_column(0, "user_id", pa.array(["u_signs_up_soon"]))
+    newcomer = newcomer.set_column(newcomer.schema.get_field_index("signup_ts"), "signup_ts",
+                                   pa.array([soon], users.schema.field("signup_ts").type))
+    pq.write_table(pa.concat_tables([users, newcomer]), live.raw / "users.parquet")
+    land_batch(live.raw, users=3, new_users=0, seed=19, duplicates=0)  # its users' rows carry the new files' fingerprint
+    run_refresh(live)
+
+    def newcomer_rows():
+        with live.connect() as con:
+            return con.execute("select (select count(*) from user_features where user_id = 'u_signs_up_soon'), "
+                               "(select max(reason) from run_plan_users where user_id = 'u_signs_up_soon')").fetchone()
+
+    assert newcomer_rows() == (0, None)
+    live.dbt(["run", "--select", "tag:nrt"], {"max_clock_skew_minutes": 180})  # the clock cut passes the sign-up
+    assert newcomer_rows() == (1, "new_user")
+
+
 def test_a_new_attribute_is_capped_and_announced_to_the_published_versions(live):
     """An email column: hundreds of values would be a one-hot as wide; the most common values
     keep a slot each and the rest share one, and v1, trained without it, says what to do."""
