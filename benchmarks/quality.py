@@ -38,7 +38,8 @@ def world_root(name: str) -> Path:
 
 
 def build_world(name: str) -> Path:
-    """raw/, project/ and warehouse.duckdb of a named world; built once, reused while complete."""
+    """raw/, project/ and warehouse.duckdb of a named world; built once, reused while complete.
+    A name ending in -anchored builds the same data with the dbt var time_features: anchored."""
     from userrep.dbt import run_dbt
 
     world = world_root(name)
@@ -46,23 +47,25 @@ def build_world(name: str) -> Path:
     if done.exists():
         return world
     started = time.perf_counter()
-    dbt_vars = None
-    if name in SYNTHETIC_SIZES:
-        generate_world(WorldConfig(users=SYNTHETIC_SIZES[name], seed=0), world / "raw")
-    elif name.startswith("movielens"):
+    data = name.removesuffix("-anchored")
+    dbt_vars = {"time_features": "anchored"} if data != name else {}
+    if data in SYNTHETIC_SIZES:
+        generate_world(WorldConfig(users=SYNTHETIC_SIZES[data], seed=0), world / "raw")
+    elif data.startswith("movielens"):
         from userrep.movielens import load_movielens
 
-        holdout = "global" if name.endswith("-global") else "per-user"
+        holdout = "global" if data.endswith("-global") else "per-user"
         counts = load_movielens(SHARED_MOVIELENS, world / "raw", holdout=holdout)
-        dbt_vars = {"as_of": counts["as_of"], "horizons": counts["horizons"]}
+        dbt_vars.update({"as_of": counts["as_of"], "horizons": counts["horizons"]})
     else:
-        raise ValueError(f"unknown world {name!r}: expected one of {', '.join([*SYNTHETIC_SIZES, 'movielens', 'movielens-global'])}")
+        raise ValueError(f"unknown world {name!r}: expected one of {', '.join([*SYNTHETIC_SIZES, 'movielens', 'movielens-global'])}"
+                         ", each optionally ending in -anchored")
     copy_project(world / "project")
     for stale in world.glob("warehouse.duckdb*"):
         stale.unlink()
-    run_dbt(["build", "--exclude", "path:models/published"], dbt_vars, raw_dir=world / "raw", warehouse=world / "warehouse.duckdb",
+    run_dbt(["build", "--exclude", "path:models/published"], dbt_vars or None, raw_dir=world / "raw", warehouse=world / "warehouse.duckdb",
             target_path=world / "target", registry=world / "registry", project=world / "project")
-    done.write_text(json.dumps({"vars": dbt_vars, "build_seconds": round(time.perf_counter() - started, 1),
+    done.write_text(json.dumps({"vars": dbt_vars or None, "build_seconds": round(time.perf_counter() - started, 1),
                                 "commit": git_commit()}) + "\n")
     return world
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.targets import evaluate_targets, targets_table
-from userrep.project import copy_project, project_view
+from userrep.project import copy_project, project_view, set_project_vars
 from userrep.synthetic import WorldConfig, generate_world
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -102,11 +102,14 @@ def world_name(users: int, days: int = 365, monthly_history: bool = False, event
 
 
 def run_bench(users: int, root: Path, events_per_user: float = 100.0, demo: bool = True, days: int = 365,
-              monthly_history: bool = False) -> Path:
+              monthly_history: bool = False, time_features: str = "sliding") -> Path:
     world = bench_world(users, root, events_per_user=events_per_user, days=days, monthly_history=monthly_history)
+    if time_features != "sliding":
+        set_project_vars(world / "project", {"time_features": time_features})
     os.environ["USERREP_PROJECT_DIR"] = str(world / "project")
     results = {"date": dt.date.today().isoformat(), "machine": machine(), "users": users, "history_days": days,
-               "events_per_user": events_per_user, "monthly_history": monthly_history, "stages": {}}
+               "events_per_user": events_per_user, "monthly_history": monthly_history, "time_features": time_features,
+               "stages": {}}
     stages = results["stages"]
     stages["encoder_horizon_means"] = stage("encoder_horizons", world)  # the aggregation alone: every encoder and horizon
     stages["features_full_build"] = stage("features", world)
@@ -148,12 +151,13 @@ def write_results(results: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     days = results.get("history_days", 365)
     world = world_name(results["users"], days, results.get("monthly_history", False), results.get("events_per_user", 100.0))
-    stem = f"{results['date']}-{results['machine']['host']}-{world}"
+    stem = f"{results['date']}-{results['machine']['host']}-{world}" + ("-anchored" if results.get("time_features") == "anchored" else "")
     results["targets"] = evaluate_targets(results["stages"], results["users"])
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2))
     m = results["machine"]
     layout = "monthly files" if results.get("monthly_history") else "one file"
-    lines = [f"# userrep benchmark, {results['users']:,} users, {days} days of history in {layout}, {results['date']}", "",
+    lines = [f"# userrep benchmark, {results['users']:,} users, {days} days of history in {layout}, {results['date']}"
+             + (f", time_features {results['time_features']}" if results.get("time_features", "sliding") != "sliding" else ""), "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, {m['platform']}", "",
              "| stage | wall s | CPU s | peak RSS MiB | details |", "|---|---|---|---|---|"]
     for name, r in results["stages"].items():

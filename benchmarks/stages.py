@@ -54,7 +54,7 @@ def encoder_horizons(world: Path) -> dict:
     user_features reads, is computed into a temporary table."""
     env = world_env(world)
     started = time.perf_counter()
-    run_dbt(["run", "--full-refresh", "--select", "+int_user_encoder_days_summed", "int_user_encoder_horizons_averaged"], **env)
+    run_dbt(["run", "--full-refresh", "--select", "+int_user_encoder_horizons_averaged"], **env)  # with time_features anchored, the last event days too
     daily_sums_s = time.perf_counter() - started
     con = profile_connection(env["warehouse"], env["project"])
     started = time.perf_counter()
@@ -164,8 +164,9 @@ def refresh_10k_users(world: Path) -> dict:
 
 def refresh_next_day(world: Path) -> dict:
     """The nightly run: 10,000 users with 1-5 plays on the day after the history. as_of moves, so
-    every user is recomputed; the versions re-encode the users whose vector moved (the batch's, and
-    those whose windows lost an event or whose recency or tenure stepped)."""
+    every user is recomputed; the versions re-encode the users whose vector moved: the batch's, and
+    those whose windows lost an event or whose recency or tenure stepped (time_features sliding),
+    or whose oldest kept day left the longest horizon (anchored)."""
     return _refresh_batch(world, min(10_000, user_count(world)), 3, next_day=True)
 
 

@@ -48,6 +48,9 @@
       {%- do problems.append("var " ~ name ~ " must be a whole number >= " ~ minimum ~ " (got " ~ value ~ ")") -%}
     {%- endif -%}
   {%- endfor -%}
+  {%- if var('time_features') not in ['sliding', 'anchored'] -%}
+    {%- do problems.append("var time_features must be sliding or anchored (got " ~ var('time_features') ~ ")") -%}
+  {%- endif -%}
   {%- if problems -%}
     {{ exceptions.raise_compiler_error(problems | join('; ')) }}
   {%- endif -%}
@@ -59,4 +62,12 @@
 {# When this dbt invocation started (UTC), as a SQL timestamp: the run plan's key and every row's planned_at. #}
 {% macro run_started_at_sql() %}
   {{ return("cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as timestamp)") }}
+{% endmacro %}
+
+{#
+  The day each user's horizons end on, as SQL over a relation aliased last_active (a row of
+  int_users_last_active) for time_features anchored; as_of for sliding.
+#}
+{% macro horizons_end(plan) %}
+  {{ return('last_active.last_event_day' if var('time_features') == 'anchored' else plan.as_of) }}
 {% endmacro %}

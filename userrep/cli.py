@@ -357,7 +357,9 @@ def evaluate(version, out, folds, repeats, max_users):
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
               help="spark: full builds (DuckDB, Spark local[2] and local[1]), a 10k-user refresh on both and Spark's "
                    "fixed cost, on a 1,000-user world and the --users world (365 days of history in one file).")
-def bench(users, events_per_user, days, monthly_history, root, no_demo, engine):
+@click.option("--time-features", type=click.Choice(["sliding", "anchored"]), default="sliding", show_default=True,
+              help="The dbt var time_features of the world's project.")
+def bench(users, events_per_user, days, monthly_history, root, no_demo, engine, time_features):
     """Measure every stage (features vs scipy.sparse, refresh, training, encoding, end to end)."""
     if engine == "spark":
         from benchmarks.spark import run_spark_bench
@@ -366,7 +368,8 @@ def bench(users, events_per_user, days, monthly_history, root, no_demo, engine):
         return
     from benchmarks.run import run_bench
 
-    results = run_bench(users, root.resolve(), events_per_user, demo=not no_demo, days=days, monthly_history=monthly_history)
+    results = run_bench(users, root.resolve(), events_per_user, demo=not no_demo, days=days, monthly_history=monthly_history,
+                        time_features=time_features)
     click.echo(f"results: {results}")
 
 

@@ -78,6 +78,9 @@ class EvalData:
     genre: np.ndarray | None  # top future genre (object, None when no future item has one)
     attribute: tuple[str, np.ndarray] | None  # a user attribute that is not an input feature
     retrieval: RetrievalData | None = None
+    # [n, 3] from user_calendar_features when the calendar sits beside the vector (time_features
+    # anchored): every method's input gets it, as a downstream model would join it
+    calendar: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
 
     @property
@@ -225,13 +228,18 @@ def load_eval_data(warehouse: Path, raw: Path, registry: Registry | None = None,
                 f"select user_id, life_stage from read_parquet({sql_string(raw / 'user_traits.parquet')})").fetchall())
             attribute = ("life_stage", np.array([traits.get(u) for u in users], dtype=object))
         retrieval = retrieval_data(con, users, raw)
+        calendar = None
+        if not any(g.kind == "recency" for g in data.groups):
+            rows = {u: row for u, *row in con.execute(
+                "select user_id, weeks_since_last_event_log2, tenure_weeks_log2, has_events::float from user_calendar_features").fetchall()}
+            calendar = np.array([rows[u] for u in users], dtype=float)
     onboarding = np.concatenate([np.arange(g.feature_offset, g.feature_offset + g.dim) for g in data.groups
                                  if g.kind == "onboarding_mean"] or [np.array([], int)])
     return EvalData(
         user_ids=users, features=data.features, representations=representations, reconstruction=rec, groups=data.groups,
         onboarding_columns=onboarding, cohorts=cohorts, binary_labels=binary, genre=genre,
-        attribute=attribute, retrieval=retrieval,
-        meta={"version": version, "as_of": data.as_of, "users": len(users), "warehouse_users": data.total_rows,
+        attribute=attribute, retrieval=retrieval, calendar=calendar,
+        meta={"version": version, "time_features": "sliding" if calendar is None else "anchored", "as_of": data.as_of, "users": len(users), "warehouse_users": data.total_rows,
               "input_dim": int(data.features.shape[1]), "holdout": holdout.get("holdout", "global"),
               "feature_schema_hash": data.schema_hash,
               "version_metrics": {k: v for k, v in manifest.metrics.items() if k != "history"} if manifest else {}},
@@ -249,6 +257,8 @@ def feature_sets(data: EvalData, train: np.ndarray, k: int) -> dict[str, np.ndar
     scaler = StandardScaler().fit(data.features[train])
     pca = PCA(n_components=min(k, len(train), data.features.shape[1]), random_state=0).fit(scaler.transform(data.features[train]))
     sets = {**data.representations, "raw_features": data.features, f"pca_{k}": pca.transform(scaler.transform(data.features))}
+    if data.calendar is not None:
+        sets = {name: np.hstack([x, data.calendar]) for name, x in sets.items()}
     if len(data.onboarding_columns) and data.features[:, data.onboarding_columns].any():  # any onboarding data at all
         sets["onboarding_mean"] = data.features[:, data.onboarding_columns]
     return sets

@@ -25,6 +25,14 @@ VIEW = ".dbt"
 PUBLISHED = "published"
 
 
+def set_project_vars(project: Path, values: dict) -> None:
+    """Set dbt vars in a project copy's dbt_project.yml (its comments are not kept)."""
+    path = Path(project) / "dbt_project.yml"
+    settings = yaml.safe_load(path.read_text())
+    settings["vars"].update(values)
+    path.write_text(yaml.safe_dump(settings, sort_keys=False))
+
+
 def copy_project(destination: Path, source: Path = REPO_DIR) -> Path:
     """The dbt project at `source` copied to `destination` (published models live in a deployment, not here)."""
     shutil.rmtree(destination, ignore_errors=True)

@@ -1,21 +1,26 @@
 {{ config(materialized='view') }}
 {#-
   Grain: user x encoder x horizon, for the users with events in that horizon: the
-  engagement-weighted mean embedding over the h days ending on as_of, from the daily sums. A
-  horizon whose events all have weight 0 has weight 0 and a NULL mean (user_features turns that
-  into zeros and a presence flag of 0).
+  engagement-weighted mean embedding over the h days ending on as_of (time_features sliding) or on
+  the user's last event day (anchored), from the daily sums, which keep the days the longest
+  horizon reaches back from as_of. A horizon whose events all have weight 0 has weight 0 and a
+  NULL mean (user_features turns that into zeros and a presence flag of 0).
 
-  One branch per encoder, so that only its own dimensions are summed; no join inside, so that a
-  filter on user_id reaches the daily sums.
+  One branch per encoder, so that only its own dimensions are summed.
 -#}
 {%- set plan = run_plan() %}
 {%- set horizons = horizons() %}
 
 with daily as (
     select
-        *,
-        {{ dbt.datediff('event_day', plan.as_of, 'day') }} as age_days
-    from {{ ref('int_user_encoder_days_summed') }}
+        daily.*,
+        {{ dbt.datediff('daily.event_day', horizons_end(plan), 'day') }} as age_days
+    from {{ ref('int_user_encoder_days_summed') }} as daily
+    {%- if var('time_features') == 'anchored' %}
+    inner join {{ ref('int_users_last_active') }} as last_active on last_active.user_id = daily.user_id
+    {%- endif %}
+    -- the days the longest horizon reaches back from as_of: what the daily tables keep, and all an anchored horizon may read
+    where daily.event_day >= {{ plan.window_start }}
 ),
 
 horizons as (

@@ -75,11 +75,13 @@ groups as (
     union all
     select 3, modality, horizon_days, modality || '__log_events_' || horizon_days || 'd', 'activity', null, horizon_days, modality, '', 1
     from modalities cross join horizons
+    {%- if var('time_features') == 'sliding' %}
     union all
     -- calendar features in whole log2 steps of weeks: they change on a handful of days per user, not every day
     select 4, '', null, 'weeks_since_last_event_log2', 'recency', null, null, null, '', 1
     union all
     select 5, '', null, 'tenure_weeks_log2', 'tenure', null, null, null, '', 1
+    {%- endif %}
     union all
     select 6, attribute, null, attribute, 'categorical', null, null, null, cast(detail as string), dim
     from categoricals
@@ -92,8 +94,10 @@ groups as (
     select 8, encoder, null, encoder || '__onboarding_mean__present', 'presence', encoder, null, modality,
         encoder || '__onboarding_mean', 1
     from encoders
+    {%- if var('time_features') == 'sliding' %}
     union all
     select 9, '', null, 'weeks_since_last_event_log2__present', 'presence', null, null, null, 'weeks_since_last_event_log2', 1
+    {%- endif %}
 ),
 
 laid_out as (

@@ -29,8 +29,8 @@ activity as (
     select * from {{ ref('int_user_modality_activity_summarized') }} where {{ scope }}
 ),
 
-last_active as (
-    select * from {{ ref('int_users_last_active') }} where {{ scope }}
+calendar as (
+    select * from {{ ref('user_calendar_features') }} where {{ scope }}
 ),
 
 feature_schema as (
@@ -84,9 +84,9 @@ activity_by_user as (
   {%- elif group.kind == 'activity' %}
     {%- do lists.append(float_list(['ln(1 + coalesce(activity.g' ~ group.index ~ ', 0))'])) %}
   {%- elif group.kind == 'recency' %}
-    {%- do lists.append(float_list([log2_weeks(dbt.datediff('last_active.last_event_day', plan.as_of, 'day'))])) %}
+    {%- do lists.append(float_list(['calendar.weeks_since_last_event_log2'])) %}
   {%- elif group.kind == 'tenure' %}
-    {%- do lists.append(float_list([log2_weeks(dbt.datediff('cast(users.signup_ts as date)', plan.as_of, 'day'))])) %}
+    {%- do lists.append(float_list(['calendar.tenure_weeks_log2'])) %}
   {%- elif group.kind == 'categorical' %}
     {%- set values = fromjson(group.detail) %}
     {%- set column = 'users.' ~ quote_name(group.name) %}
@@ -103,7 +103,7 @@ activity_by_user as (
   {%- elif group.kind == 'presence' and group.encoder %}
     {%- do lists.append(float_list(['cast(coalesce(horizon_means.g' ~ group_index[group.detail] ~ '_weight, 0) > 0 as float)'])) %}
   {%- elif group.kind == 'presence' %}
-    {%- do lists.append(float_list(['cast(last_active.last_event_day is not null as float)'])) %}
+    {%- do lists.append(float_list(['cast(calendar.has_events as float)'])) %}
   {%- else %}
     {{ exceptions.raise_compiler_error("user_features: feature group " ~ group.name ~ " has unknown kind " ~ group.kind) }}
   {%- endif %}
@@ -119,7 +119,7 @@ computed as (
     left join horizon_means_by_user as horizon_means on horizon_means.user_id = users.user_id
     left join onboarding_means_by_user as onboarding_means on onboarding_means.user_id = users.user_id
     left join activity_by_user as activity on activity.user_id = users.user_id
-    left join last_active on last_active.user_id = users.user_id
+    left join calendar on calendar.user_id = users.user_id
 ),
 
 hashed as (

@@ -21,15 +21,24 @@ def log2_weeks(days: np.ndarray) -> np.ndarray:
     return np.array([int(weeks).bit_length() - 1 for weeks in (np.asarray(days, dtype=np.int64) + 7) // 7], dtype=float)
 
 
+def project_vars() -> dict:
+    """The vars as dbt_project.yml sets them."""
+    return yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())["vars"]
+
+
 def project_horizons() -> list[int]:
-    """The horizons var as dbt_project.yml sets it."""
-    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
-    return sorted(project["vars"]["horizons"])
+    return sorted(project_vars()["horizons"])
 
 
-def reference_features(raw: Path, horizons=None) -> tuple[list[str], list[str], np.ndarray, int]:
-    """Returns (user_ids, group_names, features[n_users, D], as_of_day)."""
+def reference_features(raw: Path, horizons=None, time_features=None) -> tuple[list[str], list[str], np.ndarray, int]:
+    """Returns (user_ids, group_names, features[n_users, D], as_of_day).
+
+    time_features 'sliding': each horizon is the h days ending on as_of, and recency and tenure
+    are in the vector. 'anchored': each horizon is the h days ending on the user's last event day,
+    within the days the longest horizon reaches back from as_of, and recency and tenure are not in
+    the vector (user_calendar_features has them)."""
     horizons = horizons or project_horizons()
+    time_features = time_features or project_vars()["time_features"]
     users = pq.read_table(raw / "users.parquet")
     user_ids = np.array(users.column("user_id").to_pylist())
     user_index = {u: i for i, u in enumerate(user_ids)}
@@ -51,8 +60,14 @@ def reference_features(raw: Path, horizons=None) -> tuple[list[str], list[str], 
     keep = order[first]
     e_user, e_item, e_weight, e_day = e_user[keep], e_item[keep], e_weight[keep], e_ts[keep] // DAY_US
     as_of = int(e_day.max())
-    age = as_of - e_day
     n_users, n_items = len(user_ids), len(item_ids)
+    last = np.full(n_users, -1)
+    np.maximum.at(last, e_user, e_day)
+    if time_features == "anchored":
+        # days before the user's last event; days before the longest horizon's reach are not kept
+        age = np.where(e_day > as_of - max(horizons), last[e_user] - e_day, max(horizons))
+    else:
+        age = as_of - e_day
 
     def user_item(mask, values):
         return sp.csr_matrix((values[mask], (e_user[mask], e_item[mask])), shape=(n_users, n_items))
@@ -101,17 +116,19 @@ def reference_features(raw: Path, horizons=None) -> tuple[list[str], list[str], 
             names.append(f"{modality}__log_events_{h}d")
             blocks.append(np.log1p(counts)[:, None])
 
-    last = np.full(n_users, -1)
-    np.maximum.at(last, e_user, e_day)
-    names.append("weeks_since_last_event_log2")
-    blocks.append(log2_weeks(np.where(last >= 0, as_of - last, 0))[:, None])
-    names.append("tenure_weeks_log2")
-    blocks.append(log2_weeks(np.maximum(as_of - _days(users.column("signup_ts")), 0))[:, None])
+    if time_features != "anchored":
+        names.append("weeks_since_last_event_log2")
+        blocks.append(log2_weeks(np.where(last >= 0, as_of - last, 0))[:, None])
+        names.append("tenure_weeks_log2")
+        blocks.append(log2_weeks(np.maximum(as_of - _days(users.column("signup_ts")), 0))[:, None])
     for attribute in sorted(c for c in users.column_names if c not in ("user_id", "signup_ts")):
         values = np.array(users.column(attribute).to_pylist(), dtype=object)
         levels = sorted({v for v in values if v is not None})
         names.append(attribute)
         blocks.append(np.stack([(values == v).astype(float) for v in levels], axis=1))
-    names += presence_names + ["weeks_since_last_event_log2__present"]
-    blocks += presence + [(last >= 0).astype(float)[:, None]]
+    names += presence_names
+    blocks += presence
+    if time_features != "anchored":
+        names.append("weeks_since_last_event_log2__present")
+        blocks.append((last >= 0).astype(float)[:, None])
     return list(user_ids), names, np.concatenate(blocks, axis=1), as_of

@@ -5,8 +5,12 @@ from userrep.schema import input_dim, read_feature_schema
 
 
 def test_user_features_match_an_independent_numpy_computation(built_world):
-    user_ids, names, expected, as_of = reference_features(built_world.raw)
-    with built_world.connect() as con:
+    assert_matches_reference(built_world)
+
+
+def assert_matches_reference(world, time_features=None):
+    user_ids, names, expected, as_of = reference_features(world.raw, time_features=time_features)
+    with world.connect() as con:
         groups, _ = read_feature_schema(con)
         rows = con.execute("select user_id, features, epoch(as_of)::bigint // 86400 from user_features order by user_id").fetchall()
     assert [g.group_name for g in groups] == names

@@ -88,3 +88,20 @@ def test_a_plot_with_nothing_to_show_says_so(tmp_path):
 
     pixels = matplotlib.image.imread(tmp_path / "empty.png")
     assert pixels[..., :3].std() > 0.01  # not a blank canvas: the explanation is drawn
+
+
+def test_calendar_features_beside_the_vector_reach_every_method_but_the_onboarding_baseline():
+    from userrep.evaluate import EvalData, feature_sets
+
+    rng = np.random.default_rng(0)
+    n, dim = 40, 6
+    features = rng.normal(size=(n, dim))
+    calendar = np.stack([rng.integers(0, 5, n), rng.integers(0, 8, n), rng.integers(0, 2, n)], 1).astype(float)
+    data = EvalData(user_ids=np.arange(n), features=features, representations={"representation": rng.normal(size=(n, 4))},
+                    reconstruction=None, groups=[], onboarding_columns=np.array([0, 1]), cohorts={}, binary_labels={},
+                    genre=None, attribute=None, calendar=calendar)
+    sets = feature_sets(data, np.arange(30), k=3)
+    assert {name: x.shape[1] for name, x in sets.items()} == {"representation": 7, "raw_features": 9, "pca_3": 6, "onboarding_mean": 2}
+    np.testing.assert_array_equal(sets["representation"][:, -3:], calendar)
+    data.calendar = None
+    assert feature_sets(data, np.arange(30), k=3)["representation"].shape[1] == 4
