@@ -29,9 +29,12 @@ activity as (
     select * from {{ ref('int_user_modality_activity_summarized') }} where {{ scope }}
 ),
 
+{%- if var('time_features') == 'sliding' %}
+
 calendar as (
     select * from {{ ref('user_calendar_features') }} where {{ scope }}
 ),
+{%- endif %}
 
 feature_schema as (
     select max(schema_hash) as schema_hash from {{ ref('feature_schema') }}
@@ -119,7 +122,9 @@ computed as (
     left join horizon_means_by_user as horizon_means on horizon_means.user_id = users.user_id
     left join onboarding_means_by_user as onboarding_means on onboarding_means.user_id = users.user_id
     left join activity_by_user as activity on activity.user_id = users.user_id
+    {%- if var('time_features') == 'sliding' %}
     left join calendar on calendar.user_id = users.user_id
+    {%- endif %}
 ),
 
 hashed as (

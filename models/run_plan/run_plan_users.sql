@@ -13,9 +13,10 @@
 {%- for attribute in user_attribute_columns(source('raw', 'users')) %}{% do hashed.append('users.' ~ quote_name(attribute)) %}{% endfor %}
 {%- set file_ledger = ref('run_plan_event_files') %}
 {%- set signup_ts = utc_timestamp(source('raw', 'users'), 'signup_ts') %}
-{#- what the users' hashes depend on: the files of the sources they read, and which columns are hashed -#}
+{#- what the users' hashes depend on: the files of the sources they read, which columns are hashed, and the clock skew that quarantines future sign-ups -#}
+{%- set depends_on = hashed | join(', ') ~ '; max_clock_skew_minutes ' ~ var('max_clock_skew_minutes') %}
 {%- set sources_hash -%}
-    (select {{ hash64(['bit_xor(' ~ hash64(['source_name', 'file_path', 'size_bytes', 'modified_at']) ~ ')', sql_string(hashed | join(', '))]) }}
+    (select {{ hash64(['bit_xor(' ~ hash64(['source_name', 'file_path', 'size_bytes', 'modified_at']) ~ ')', sql_string(depends_on)]) }}
      from {{ source('raw', 'source_files') }}
      where source_name in ('users', 'onboarding', 'items'))
 {%- endset %}
