@@ -296,3 +296,17 @@ def test_a_plain_dbt_run_on_target_spark_says_how_to_run_it(parity, spark):
     messages = " ".join(str(r.message) for r in result.result.results) if result.result else str(result.exception)
     assert not result.success
     assert "the raw files were not listed for this run: run the Spark target through `userrep build --engine spark`" in messages
+
+
+def test_anchored_time_features_on_spark_equal_the_numpy_computation(built_world, spark, tmp_path):
+    """Last in the file: it rebuilds Spark's tables from another world."""
+    from reference_features import reference_features
+    from userrep.project import set_project_vars
+
+    world = clone_world(built_world, tmp_path / "anchored")
+    set_project_vars(world.project, {"time_features": "anchored"})
+    world.spark_dbt(spark, ["run", "--full-refresh", "--select", "+user_features"])
+    user_ids, names, expected, _ = reference_features(world.raw, time_features="anchored")
+    assert [name for (name,) in spark_table_rows(spark, "select group_name from {feature_schema} order by group_index")] == names
+    assert_close(vectors(spark_table_rows(spark, "select user_id, features from {user_features}")),
+                 {u: row for u, row in zip(user_ids, expected)})
