@@ -34,9 +34,10 @@
           ~ "and " ~ signup_ts ~ " <= " ~ clock_cut() ~ ") = 0").columns[0].values()[0] %}
   {%- endif %}
 {%- endif %}
-{%- if sources_unchanged %}
+with
+{%- if is_incremental() %}
 
-with planned as (
+planned as (
     select user_id, user_hash from {{ this }} where reason != 'removed'
 ),
 
@@ -46,19 +47,10 @@ users_with_new_events as (
     from {{ source('raw', 'events') }}
     where {{ in_list('filename', new_files) }}
 )
+{%- endif %}
+{%- if not sources_unchanged %}{{ ',' if is_incremental() }}
 
--- the users' sources are as last hashed: every planned user keeps their hash
-select
-    planned.user_id,
-    planned.user_hash,
-    'new_events' as reason,
-    {{ run_started_at_sql() }} as planned_at,
-    {{ sources_hash }} as sources_hash
-from planned
-where planned.user_id in (select user_id from users_with_new_events)
-{%- else %}
-
-with picks as (
+picks as (
     select
         user_id,
         bit_xor({{ hash64(['item_id']) }}) as picks_hash
@@ -73,18 +65,19 @@ users as (
     from {{ ref('stg_raw__users') }} as users
     left join picks on picks.user_id = users.user_id
 )
-{%- if is_incremental() %},
+{%- endif %}
+{%- if sources_unchanged %}
 
-planned as (
-    select user_id, user_hash from {{ this }} where reason != 'removed'
-),
-
--- users with a row in the events files planned since this ledger last changed, read from those files only
-users_with_new_events as (
-    select distinct cast(user_id as string) as user_id
-    from {{ source('raw', 'events') }}
-    where {{ in_list('filename', new_files) }}
-)
+-- the users' sources are as last hashed: every planned user keeps their hash
+select
+    planned.user_id,
+    planned.user_hash,
+    'new_events' as reason,
+    {{ run_started_at_sql() }} as planned_at,
+    {{ sources_hash }} as sources_hash
+from planned
+where planned.user_id in (select user_id from users_with_new_events)
+{%- elif is_incremental() %}
 
 select
     users.user_id,
@@ -121,5 +114,4 @@ select
     {{ run_started_at_sql() }} as planned_at,
     {{ sources_hash }} as sources_hash
 from users
-{%- endif %}
 {%- endif %}
