@@ -9,11 +9,12 @@
   {%- set plan_relation = ref('run_plan') -%}
   {%- if not execute -%}
     {{ return({'as_of': "cast('1970-01-01' as date)", 'window_start': "cast('1970-01-01' as date)", 'incremental': false,
-               'rebuild': true, 'everyone': true, 'users': none, 'new_event_files': [], 'event_files_in_window': [],
+               'rebuild': true, 'everyone': true, 'users': none, 'new_users': [], 'new_event_files': [], 'event_files_in_window': [],
                'user_ranges': [[none, none]], 'work_since': 'null'}) }}
   {%- endif -%}
   {%- set row = run_query("select cast(as_of as string), cast(window_start as string), rebuild, everyone, "
-        ~ "cast(work_since as string), event_files_in_window, new_event_files, users, user_range_bounds, user_count from "
+        ~ "cast(work_since as string), event_files_in_window, new_event_files, users, user_range_bounds, user_count, "
+        ~ "new_users, new_user_count from "
         ~ plan_relation ~ " order by planned_at desc limit 1").rows[0] -%}
   {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) if this is not none else none -%}
   {#- a model replaces every row when the plan rebuilds, on --full-refresh, and when it has no table yet -#}
@@ -29,6 +30,7 @@
         'event_files_in_window': event_file_paths(list_value(row[5])),
         'new_event_files': event_file_paths(list_value(row[6])),
         'users': none if everyone else ([] if row[9] == 0 else ('ledger' if row[7] is none else list_value(row[7]))),
+        'new_users': [] if row[11] == 0 else ('ledger' if row[10] is none else list_value(row[10])),
         'user_ranges': user_range_pairs(list_value(row[8]))}) }}
 {% endmacro %}
 
@@ -76,6 +78,18 @@
     {{ column }} in (select user_id from {{ ledger }} where planned_at > {{ plan.work_since }})
   {%- else -%}
     {{ in_list(column, plan.users) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#
+  The plan's new users (new to the users source) as a filter on `column`, as planned_users does:
+  their events may lie in files summed before they arrived, so a model reads them from every file.
+#}
+{% macro new_users(plan, column) -%}
+  {%- if plan.new_users == 'ledger' -%}
+    {{ column }} in (select user_id from {{ ref('run_plan_users') }} where planned_at > {{ plan.work_since }} and reason = 'new_user')
+  {%- else -%}
+    {{ in_list(column, plan.new_users) }}
   {%- endif -%}
 {%- endmacro %}
 

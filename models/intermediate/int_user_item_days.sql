@@ -4,7 +4,8 @@
   Grain: user x item x day, for the days the longest horizon reaches: the valid events, each copy
   of an event counted once, compacted to a count and a weight per item and day. The one model that
   reads raw events for the features. A refresh recomputes the (user, day) pairs that the plan's new
-  event files touch, reading only the files that can reach the window, for the plan's users only.
+  event files touch, and every day of the plan's new users, reading only the files that can reach
+  the window, for the plan's users only.
 -#}
 {%- set plan = run_plan() %}
 
@@ -23,6 +24,15 @@ touched_days as (
     select distinct user_id, event_day
     from {{ ref('base_raw__events') }}
     where {{ in_list('file_path', plan.new_event_files) }}
+    {%- if plan.new_users %}
+
+    union
+
+    -- every day of a new user: their events may have landed before they did
+    select distinct user_id, event_day
+    from events
+    where {{ new_users(plan, 'user_id') }}
+    {%- endif %}
 )
 {%- endif %},
 

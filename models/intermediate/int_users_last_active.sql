@@ -2,8 +2,8 @@
 {#-
   Grain: one row per user with a valid event: the day of their latest one, over all history (the
   daily tables keep only the days the horizons reach). Copies of an event cannot move a maximum,
-  so this reads valid rows without deduplication. A refresh reads only the plan's new event files
-  and keeps the later of the stored and the new day.
+  so this reads valid rows without deduplication. A refresh reads the plan's new event files, and
+  every file for the plan's new users, and keeps the later of the stored and the new day.
 -#}
 {%- set plan = run_plan() %}
 
@@ -15,6 +15,16 @@ with events as (
         {%- if plan.incremental %}
         and {{ in_list('file_path', plan.new_event_files) }}
         {%- endif %}
+    {%- if plan.incremental and plan.new_users %}
+
+    union all
+
+    -- a new user's events from every file: they may have landed before the user did
+    select user_id, event_day
+    from {{ ref('base_raw__events') }}
+    where invalid_reason is null
+        and {{ new_users(plan, 'user_id') }}
+    {%- endif %}
 ),
 
 latest as (

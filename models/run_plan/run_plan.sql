@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns') }}
 {#-
   Grain: one row per run. What this run must do, decided once before any model does it: the day
   the features describe and the window the horizons reach, whether everything is rebuilt (and
@@ -7,7 +7,9 @@
   A run's work is everything planned after the last completed run (work_since; completed_at is set
   at the end of a run whose every model tagged plan_work succeeded), so a run that stopped partway
   is finished by the next: new_event_files and the users to recompute (user_count, and the ids
-  when there are at most 20,000) are those planned after work_since.
+  when there are at most 20,000) are those planned after work_since. Of those, the new users
+  (new_user_count, new_users) may have events in files summed before they arrived (quarantined
+  then as unknown_user): their days are read from every file.
 -#}
 {%- set horizons = horizons() %}
 {%- set longest = horizons | max %}
@@ -84,6 +86,10 @@ planned_users as (
     from users
     cross join work
     where users.planned_at > coalesce(work.work_since, cast('1900-01-01' as timestamp))
+),
+
+new_users as (
+    select user_id from planned_users where reason = 'new_user'
 )
 {%- if is_incremental() %},
 
@@ -169,7 +175,10 @@ select
     case when (select count(*) from planned_users) <= {{ max_listed_users }}
         then (select {{ sorted_list('user_id') }} from planned_users) end as users,
     range_bounds.user_range_bounds,
-    cast(null as timestamp) as completed_at
+    cast(null as timestamp) as completed_at,
+    (select count(*) from new_users) as new_user_count,
+    case when (select count(*) from new_users) <= {{ max_listed_users }}
+        then (select {{ sorted_list('user_id') }} from new_users) end as new_users
 from resolved
 cross join reasons
 cross join feature_schema

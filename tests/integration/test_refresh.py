@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -229,6 +230,30 @@ def test_a_sign_up_that_comes_due_is_planned_though_no_file_changed(live):
     time.sleep(max((soon - datetime.now(timezone.utc)).total_seconds() + 1, 0))
     live.dbt(["run", "--select", "tag:nrt"], no_skew)
     assert newcomer_rows() == (1, "new_user")
+
+
+def test_events_that_land_before_their_user_are_summed_when_the_user_arrives(live, tmp_path):
+    """Events whose user is not in the users source yet are quarantined (unknown_user); the refresh
+    that brings the user in sums them, from files it has already planned, as a rebuild would."""
+    users = pq.read_table(live.raw / "users.parquet")
+    events = pq.read_table(live.raw / "events")
+    events = events.filter(pc.less(events.column("ts"), pa.scalar(datetime.now(timezone.utc), events.schema.field("ts").type)))
+    early = events.take(pc.sort_indices(events, sort_keys=[("ts", "descending")])[:6])  # the latest days, inside the window
+    early = early.set_column(0, "user_id", pa.array(["u_arrives_late"] * early.num_rows, early.schema.field("user_id").type))
+    pq.write_table(early, live.raw / "events" / "part-0before-signup.parquet")
+    run_refresh(live)
+    with live.connect() as con:
+        assert con.execute("select count(*) from user_features where user_id = 'u_arrives_late'").fetchone()[0] == 0
+
+    arrival = users.slice(0, 1).set_column(0, "user_id", pa.array(["u_arrives_late"], users.schema.field("user_id").type))
+    pq.write_table(pa.concat_tables([users, arrival]), live.raw / "users.parquet")
+    result = run_refresh(live)
+    assert plan_row(live)[1] is False, "an arrival is not a rebuild"
+    assert result["users_with_new_features"] == 1
+    with live.connect() as con:
+        last_active = con.execute("select last_event_day from int_users_last_active where user_id = 'u_arrives_late'").fetchone()
+    assert last_active == (pc.max(early.column("ts")).as_py().date(),)
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_arrival")
 
 
 def test_a_new_attribute_is_capped_and_announced_to_the_published_versions(live):
