@@ -86,8 +86,9 @@
   their events may lie in files summed before they arrived, so a model reads them from every file.
 #}
 {% macro new_users(plan, column) -%}
+  {%- set ledger = ref('run_plan_users') -%}
   {%- if plan.new_users == 'ledger' -%}
-    {{ column }} in (select user_id from {{ ref('run_plan_users') }} where planned_at > {{ plan.work_since }} and reason = 'new_user')
+    {{ column }} in (select user_id from {{ ledger }} where planned_at > {{ plan.work_since }} and reason = 'new_user')
   {%- else -%}
     {{ in_list(column, plan.new_users) }}
   {%- endif -%}

@@ -42,7 +42,7 @@
         or encoders | reject('string') | list | length > 0) -%}
     {%- do problems.append("var encoders must be null or a non-empty list of encoder names (got " ~ encoders ~ ")") -%}
   {%- endif -%}
-  {%- for name, minimum in [('events_per_range', 1), ('max_clock_skew_minutes', 0), ('max_category_values', 1)] -%}
+  {%- for name, minimum in [('events_per_range', 1), ('max_clock_skew_minutes', 0), ('max_category_values', 1), ('max_listed_users', 0)] -%}
     {%- set value = var(name) -%}
     {%- if value is not integer or value is sameas true or value is sameas false or value < minimum -%}
       {%- do problems.append("var " ~ name ~ " must be a whole number >= " ~ minimum ~ " (got " ~ value ~ ")") -%}

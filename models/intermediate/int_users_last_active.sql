@@ -6,6 +6,8 @@
   every file for the plan's new users, and keeps the later of the stored and the new day.
 -#}
 {%- set plan = run_plan() %}
+{#- the new users may be read from the users' ledger, in a branch that parsing does not render #}
+-- depends_on: {{ ref('run_plan_users') }}
 
 with events as (
     select user_id, event_day

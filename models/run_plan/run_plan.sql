@@ -7,13 +7,13 @@
   A run's work is everything planned after the last completed run (work_since; completed_at is set
   at the end of a run whose every model tagged plan_work succeeded), so a run that stopped partway
   is finished by the next: new_event_files and the users to recompute (user_count, and the ids
-  when there are at most 20,000) are those planned after work_since. Of those, the new users
+  when there are at most max_listed_users) are those planned after work_since. Of those, the new users
   (new_user_count, new_users) may have events in files summed before they arrived (quarantined
   then as unknown_user): their days are read from every file.
 -#}
 {%- set horizons = horizons() %}
 {%- set longest = horizons | max %}
-{%- set max_listed_users = 20000 %}
+{%- set max_listed_users = var('max_listed_users') %}
 
 with files as (
     select * from {{ ref('run_plan_event_files') }}

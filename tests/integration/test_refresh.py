@@ -232,21 +232,33 @@ def test_a_sign_up_that_comes_due_is_planned_though_no_file_changed(live):
     assert newcomer_rows() == (1, "new_user")
 
 
+def land_events_before_their_user(world, user_id, rows=6):
+    """An events file with `rows` plays of `user_id`, who is not in the users source, copied from
+    the latest plays already landed (inside the window); returns them."""
+    events = pq.read_table(world.raw / "events")
+    events = events.filter(pc.less(events.column("ts"), pa.scalar(datetime.now(timezone.utc), events.schema.field("ts").type)))
+    early = events.take(pc.sort_indices(events, sort_keys=[("ts", "descending")])[:rows])
+    early = early.set_column(0, "user_id", pa.array([user_id] * rows, early.schema.field("user_id").type))
+    pq.write_table(early, world.raw / "events" / f"part-0before-{user_id}.parquet")
+    return early
+
+
+def sign_up(world, user_id):
+    """`user_id` added to the users source, with the first user's attributes."""
+    users = pq.read_table(world.raw / "users.parquet")
+    arrival = users.slice(0, 1).set_column(0, "user_id", pa.array([user_id], users.schema.field("user_id").type))
+    pq.write_table(pa.concat_tables([users, arrival]), world.raw / "users.parquet")
+
+
 def test_events_that_land_before_their_user_are_summed_when_the_user_arrives(live, tmp_path):
     """Events whose user is not in the users source yet are quarantined (unknown_user); the refresh
     that brings the user in sums them, from files it has already planned, as a rebuild would."""
-    users = pq.read_table(live.raw / "users.parquet")
-    events = pq.read_table(live.raw / "events")
-    events = events.filter(pc.less(events.column("ts"), pa.scalar(datetime.now(timezone.utc), events.schema.field("ts").type)))
-    early = events.take(pc.sort_indices(events, sort_keys=[("ts", "descending")])[:6])  # the latest days, inside the window
-    early = early.set_column(0, "user_id", pa.array(["u_arrives_late"] * early.num_rows, early.schema.field("user_id").type))
-    pq.write_table(early, live.raw / "events" / "part-0before-signup.parquet")
+    early = land_events_before_their_user(live, "u_arrives_late")
     run_refresh(live)
     with live.connect() as con:
         assert con.execute("select count(*) from user_features where user_id = 'u_arrives_late'").fetchone()[0] == 0
 
-    arrival = users.slice(0, 1).set_column(0, "user_id", pa.array(["u_arrives_late"], users.schema.field("user_id").type))
-    pq.write_table(pa.concat_tables([users, arrival]), live.raw / "users.parquet")
+    sign_up(live, "u_arrives_late")
     result = run_refresh(live)
     assert plan_row(live)[1] is False, "an arrival is not a rebuild"
     assert result["users_with_new_features"] == 1
@@ -254,6 +266,28 @@ def test_events_that_land_before_their_user_are_summed_when_the_user_arrives(liv
         last_active = con.execute("select last_event_day from int_users_last_active where user_id = 'u_arrives_late'").fetchone()
     assert last_active == (pc.max(early.column("ts")).as_py().date(),)
     assert_equals_full_rebuild(live, tmp_path / "rebuild_arrival")
+
+
+def test_users_beyond_max_listed_users_are_read_through_the_ledger(live, tmp_path):
+    """With max_listed_users 0 no plan names a user: the models read the planned and the new users
+    through the users' ledger, and the refresh still equals a full rebuild."""
+    unlisted = {"max_listed_users": 0}
+
+    def refresh_unlisted():
+        return refresh(home=live.root, raw_dir=live.raw, warehouse=live.warehouse, registry=live.registry,
+                       project=live.project, target_path=live.target, dbt_vars=unlisted)
+
+    land_events_before_their_user(live, "u_arrives_unlisted")
+    land_batch(live.raw, users=5, new_users=0, seed=23, duplicates=0)
+    refresh_unlisted()
+    sign_up(live, "u_arrives_unlisted")
+    batch = land_batch(live.raw, users=5, new_users=2, seed=24, duplicates=0)
+    result = refresh_unlisted()
+    with live.connect() as con:
+        listed = con.execute("select users, user_count, new_users, new_user_count from run_plan order by planned_at desc limit 1").fetchone()
+    assert listed == (None, batch["users_with_events"] + 3, None, 3)
+    assert result["users_with_new_features"] >= 3
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_unlisted")
 
 
 def test_a_new_attribute_is_capped_and_announced_to_the_published_versions(live):

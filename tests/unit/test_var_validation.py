@@ -10,7 +10,7 @@ import pytest
 
 SETTINGS = Path(__file__).resolve().parents[2] / "macros" / "settings.sql"
 DEFAULTS = {"horizons": [7, 30, 180], "as_of": None, "encoders": None, "events_per_range": 6_000_000,
-            "max_clock_skew_minutes": 60, "max_category_values": 50, "time_features": "sliding"}
+            "max_clock_skew_minutes": 60, "max_category_values": 50, "max_listed_users": 20_000, "time_features": "sliding"}
 
 
 class Stop(Exception):
@@ -70,7 +70,7 @@ def test_bad_horizons_are_refused_naming_the_var(value):
     ("as_of", "yesterday"), ("as_of", "2026-13-01"), ("as_of", "2026-6-1"),
     ("encoders", "a"), ("encoders", []), ("encoders", [1]),
     ("events_per_range", 0), ("events_per_range", "many"), ("max_clock_skew_minutes", -1), ("max_category_values", 0),
-    ("time_features", "calendar"), ("time_features", None),
+    ("max_listed_users", -1), ("max_listed_users", "all"), ("time_features", "calendar"), ("time_features", None),
 ])
 def test_other_bad_vars_are_refused_naming_the_var(name, value):
     with pytest.raises(Stop, match=rf"^var {name} must be"):
