@@ -243,11 +243,12 @@ def land_events_before_their_user(world, user_id, rows=6):
     return early
 
 
-def sign_up(world, user_id):
-    """`user_id` added to the users source, with the first user's attributes."""
+def sign_up(world, *user_ids):
+    """`user_ids` added to the users source, with the first user's sign-up time and attributes."""
     users = pq.read_table(world.raw / "users.parquet")
-    arrival = users.slice(0, 1).set_column(0, "user_id", pa.array([user_id], users.schema.field("user_id").type))
-    pq.write_table(pa.concat_tables([users, arrival]), world.raw / "users.parquet")
+    arrivals = users.take([0] * len(user_ids))
+    arrivals = arrivals.set_column(0, "user_id", pa.array(user_ids, users.schema.field("user_id").type))
+    pq.write_table(pa.concat_tables([users, arrivals]), world.raw / "users.parquet")
 
 
 def test_events_that_land_before_their_user_are_summed_when_the_user_arrives(live, tmp_path):
@@ -280,8 +281,8 @@ def test_users_beyond_max_listed_users_are_read_through_the_ledger(live, tmp_pat
     land_events_before_their_user(live, "u_arrives_unlisted")
     land_batch(live.raw, users=5, new_users=0, seed=23, duplicates=0)
     refresh_unlisted()
-    sign_up(live, "u_arrives_unlisted")
-    batch = land_batch(live.raw, users=5, new_users=2, seed=24, duplicates=0)
+    sign_up(live, "u_arrives_unlisted", "u_new_unlisted_1", "u_new_unlisted_2")
+    batch = land_batch(live.raw, users=5, new_users=0, seed=24, duplicates=0)
     result = refresh_unlisted()
     with live.connect() as con:
         listed = con.execute("select users, user_count, new_users, new_user_count from run_plan order by planned_at desc limit 1").fetchone()
