@@ -88,7 +88,7 @@
 {% macro new_users(plan, column) -%}
   {%- set ledger = ref('run_plan_users') -%}
   {%- if plan.new_users == 'ledger' -%}
-    {{ column }} in (select user_id from {{ ledger }} where planned_at > {{ plan.work_since }} and reason = 'new_user')
+    {{ column }} in (select user_id from {{ ledger }} where first_planned_at > {{ plan.work_since }})
   {%- else -%}
     {{ in_list(column, plan.new_users) }}
   {%- endif -%}

@@ -14,6 +14,9 @@
 {%- set horizons = horizons() %}
 {%- set longest = horizons | max %}
 {%- set max_listed_users = var('max_listed_users') %}
+{#- a plan table without new_users was written by a userrep that never read a new user's earlier events -#}
+{%- set plans_read_new_users = not (execute and is_incremental())
+      or 'new_users' in adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
 
 with files as (
     select * from {{ ref('run_plan_event_files') }}
@@ -88,8 +91,12 @@ planned_users as (
     where users.planned_at > coalesce(work.work_since, cast('1900-01-01' as timestamp))
 ),
 
+-- first planned as new in this run's work: a run that stopped partway leaves them new to the next
 new_users as (
-    select user_id from planned_users where reason = 'new_user'
+    select planned_users.user_id
+    from planned_users
+    cross join work
+    where planned_users.first_planned_at > coalesce(work.work_since, cast('1900-01-01' as timestamp))
 )
 {%- if is_incremental() %},
 
@@ -132,6 +139,9 @@ reasons as (
             case when previous.items_hash != catalog.items_hash or previous.embeddings_hash != catalog.embeddings_hash
                 then 'items or item embeddings changed' end,
             case when unfinished.rebuild then 'an earlier rebuild did not complete' end
+            {%- if not plans_read_new_users %},
+            'earlier plans did not read the earlier events of new users'
+            {%- endif %}
         ) as rebuild_reason,
         concat_ws('; ',
             case when resolved.as_of != previous.as_of

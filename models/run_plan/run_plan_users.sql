@@ -3,7 +3,8 @@
   Grain: one row per user the pipeline has planned (the ledger of users): a hash of everything a
   user's features read besides events (sign-up time, attributes, onboarding picks), when the user
   was last planned and why: 'new_user', 'user_changed', 'new_events' (a row in an events file
-  planned since this ledger last changed) or 'removed' (gone from the users source).
+  planned since this ledger last changed) or 'removed' (gone from the users source), and when the
+  user was first planned as new (first_planned_at), kept while later runs plan them again.
   Hashing every user reads the users, onboarding and items sources whole, so a run skips it when
   the files behind them are those its latest rows were planned with (sources_hash) and no sign-up
   has come due since (a future sign-up is quarantined until the clock passes it): then nobody's
@@ -22,11 +23,13 @@
 {%- endset %}
 {%- set new_files = [] %}
 {%- set sources_unchanged = false %}
+{%- set ledger_columns = [] %}
 {%- if execute and is_incremental() %}
+  {%- set ledger_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
   {%- set new_files = event_file_paths(run_query(
         "select source_file from " ~ file_ledger ~ " where change = 'new' and planned_at > "
         ~ "(select max(planned_at) from " ~ this ~ ") order by 1").columns[0].values()) %}
-  {%- if 'sources_hash' in adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
+  {%- if 'sources_hash' in ledger_columns %}
     {%- set sources_unchanged = run_query(
           "with latest as (select sources_hash, planned_at from " ~ this ~ " order by planned_at desc limit 1) "
           ~ "select coalesce((select sources_hash from latest) = " ~ sources_hash ~ ", false) "
@@ -38,7 +41,13 @@ with
 {%- if is_incremental() %}
 
 planned as (
-    select user_id, user_hash from {{ this }} where reason != 'removed'
+    select
+        user_id,
+        user_hash,
+        {#- a ledger written before the column existed: its users are not new -#}
+        {{ 'first_planned_at' if 'first_planned_at' in ledger_columns else 'cast(null as timestamp) as first_planned_at' }}
+    from {{ this }}
+    where reason != 'removed'
 ),
 
 -- users with a row in the events files planned since this ledger last changed, read from those files only
@@ -74,7 +83,8 @@ select
     planned.user_hash,
     'new_events' as reason,
     {{ run_started_at_sql() }} as planned_at,
-    {{ sources_hash }} as sources_hash
+    {{ sources_hash }} as sources_hash,
+    planned.first_planned_at
 from planned
 where planned.user_id in (select user_id from users_with_new_events)
 {%- elif is_incremental() %}
@@ -88,7 +98,8 @@ select
         else 'new_events'
     end as reason,
     {{ run_started_at_sql() }} as planned_at,
-    {{ sources_hash }} as sources_hash
+    {{ sources_hash }} as sources_hash,
+    case when planned.user_id is null then {{ run_started_at_sql() }} else planned.first_planned_at end as first_planned_at
 from users
 left join planned on planned.user_id = users.user_id
 where planned.user_id is null
@@ -102,7 +113,8 @@ select
     planned.user_hash,
     'removed' as reason,
     {{ run_started_at_sql() }} as planned_at,
-    {{ sources_hash }} as sources_hash
+    {{ sources_hash }} as sources_hash,
+    planned.first_planned_at
 from planned
 where planned.user_id not in (select user_id from users)
 {%- else %}
@@ -112,6 +124,7 @@ select
     user_hash,
     'new_user' as reason,
     {{ run_started_at_sql() }} as planned_at,
-    {{ sources_hash }} as sources_hash
+    {{ sources_hash }} as sources_hash,
+    {{ run_started_at_sql() }} as first_planned_at
 from users
 {%- endif %}

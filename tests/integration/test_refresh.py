@@ -232,15 +232,20 @@ def test_a_sign_up_that_comes_due_is_planned_though_no_file_changed(live):
     assert newcomer_rows() == (1, "new_user")
 
 
-def land_events_before_their_user(world, user_id, rows=6):
-    """An events file with `rows` plays of `user_id`, who is not in the users source, copied from
-    the latest plays already landed (inside the window); returns them."""
+def land_plays_of(world, user_id, file_name, rows=6, skip=0, oldest=False):
+    """An events file of `rows` plays copied from those already landed, the latest after skipping
+    `skip` (or the oldest), all given to `user_id`; returns them."""
     events = pq.read_table(world.raw / "events")
     events = events.filter(pc.less(events.column("ts"), pa.scalar(datetime.now(timezone.utc), events.schema.field("ts").type)))
-    early = events.take(pc.sort_indices(events, sort_keys=[("ts", "descending")])[:rows])
-    early = early.set_column(0, "user_id", pa.array([user_id] * rows, early.schema.field("user_id").type))
-    pq.write_table(early, world.raw / "events" / f"part-0before-{user_id}.parquet")
-    return early
+    order = pc.sort_indices(events, sort_keys=[("ts", "ascending" if oldest else "descending")])
+    plays = events.take(order[skip:skip + rows])
+    plays = plays.set_column(0, "user_id", pa.array([user_id] * rows, plays.schema.field("user_id").type))
+    pq.write_table(plays, world.raw / "events" / file_name)
+    return plays
+
+
+def days_of(plays):
+    return set(pc.cast(plays.column("ts"), pa.date32()).to_pylist())
 
 
 def sign_up(world, *user_ids):
@@ -251,10 +256,15 @@ def sign_up(world, *user_ids):
     pq.write_table(pa.concat_tables([users, arrivals]), world.raw / "users.parquet")
 
 
+def last_event_day(world, user_id):
+    with world.connect() as con:
+        return con.execute("select last_event_day from int_users_last_active where user_id = ?", [user_id]).fetchone()
+
+
 def test_events_that_land_before_their_user_are_summed_when_the_user_arrives(live, tmp_path):
     """Events whose user is not in the users source yet are quarantined (unknown_user); the refresh
     that brings the user in sums them, from files it has already planned, as a rebuild would."""
-    early = land_events_before_their_user(live, "u_arrives_late")
+    early = land_plays_of(live, "u_arrives_late", "part-0early-plays.parquet")
     run_refresh(live)
     with live.connect() as con:
         assert con.execute("select count(*) from user_features where user_id = 'u_arrives_late'").fetchone()[0] == 0
@@ -263,30 +273,47 @@ def test_events_that_land_before_their_user_are_summed_when_the_user_arrives(liv
     result = run_refresh(live)
     assert plan_row(live)[1] is False, "an arrival is not a rebuild"
     assert result["users_with_new_features"] == 1
-    with live.connect() as con:
-        last_active = con.execute("select last_event_day from int_users_last_active where user_id = 'u_arrives_late'").fetchone()
-    assert last_active == (pc.max(early.column("ts")).as_py().date(),)
+    assert last_event_day(live, "u_arrives_late") == (max(days_of(early)),)
     assert_equals_full_rebuild(live, tmp_path / "rebuild_arrival")
+
+
+def test_a_new_user_stays_new_until_a_run_completes(live, tmp_path):
+    """A run that stopped after planning a new user leaves them new to the next run, which reads
+    their earlier events though it plans them again for a play that landed since."""
+    early = land_plays_of(live, "u_arrives_then_stops", "part-0early-plays-2.parquet")
+    run_refresh(live)
+    sign_up(live, "u_arrives_then_stops")
+    live.dbt(["run", "--select", "run_plan_event_files run_plan_users run_plan"])  # stopped once planned
+    later = land_plays_of(live, "u_arrives_then_stops", "part-0later-plays.parquet", rows=2, skip=2000)
+    assert not days_of(later) & days_of(early), "the later plays alone would not touch the early days"
+    run_refresh(live)
+    with live.connect() as con:
+        assert con.execute("select reason from run_plan_users where user_id = 'u_arrives_then_stops'").fetchone() == ("new_events",)
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_stopped_arrival")
 
 
 def test_users_beyond_max_listed_users_are_read_through_the_ledger(live, tmp_path):
     """With max_listed_users 0 no plan names a user: the models read the planned and the new users
-    through the users' ledger, and the refresh still equals a full rebuild."""
+    through the users' ledger, and the refresh still equals a full rebuild. The new user's only
+    plays are older than the window, in a file no refresh reads but for new users."""
     unlisted = {"max_listed_users": 0}
 
     def refresh_unlisted():
         return refresh(home=live.root, raw_dir=live.raw, warehouse=live.warehouse, registry=live.registry,
                        project=live.project, target_path=live.target, dbt_vars=unlisted)
 
-    land_events_before_their_user(live, "u_arrives_unlisted")
+    oldest = land_plays_of(live, "u_arrives_unlisted", "part-0oldest-plays.parquet", oldest=True)
     land_batch(live.raw, users=5, new_users=0, seed=23, duplicates=0)
     refresh_unlisted()
     sign_up(live, "u_arrives_unlisted", "u_new_unlisted_1", "u_new_unlisted_2")
     batch = land_batch(live.raw, users=5, new_users=0, seed=24, duplicates=0)
     result = refresh_unlisted()
     with live.connect() as con:
-        listed = con.execute("select users, user_count, new_users, new_user_count from run_plan order by planned_at desc limit 1").fetchone()
-    assert listed == (None, batch["users_with_events"] + 3, None, 3)
+        listed = con.execute("select users, user_count, new_users, new_user_count, window_start from run_plan "
+                             "order by planned_at desc limit 1").fetchone()
+    assert listed[:4] == (None, batch["users_with_events"] + 3, None, 3)
+    assert max(days_of(oldest)) < listed[4], "outside the window"
+    assert last_event_day(live, "u_arrives_unlisted") == (max(days_of(oldest)),)
     assert result["users_with_new_features"] >= 3
     assert_equals_full_rebuild(live, tmp_path / "rebuild_unlisted")
 
