@@ -186,6 +186,27 @@ def test_a_changed_user_attribute_recomputes_that_user_only(live, tmp_path):
     assert_equals_full_rebuild(live, tmp_path / "rebuild_changed_user")
 
 
+def test_a_changed_onboarding_pick_recomputes_that_user_only(live, tmp_path):
+    """One user picks one more item; another picks an item nobody knows, which is quarantined and
+    leaves their features as they were."""
+    picks = pq.read_table(live.raw / "onboarding.parquet")
+    items = pq.read_table(live.raw / "items.parquet").column("item_id").to_pylist()
+    users = set(pq.read_table(live.raw / "users.parquet").column("user_id").to_pylist())
+    pickers = [user for user in dict.fromkeys(picks.column("user_id").to_pylist()) if user in users]
+    picked = {item for user, item in zip(picks.column("user_id").to_pylist(), picks.column("item_id").to_pylist())
+              if user == pickers[0]}
+    extra = picks.slice(0, 2).to_pydict()
+    extra.update(user_id=pickers[:2], item_id=[next(item for item in items if item not in picked), "no_such_item"])
+    pq.write_table(pa.concat_tables([picks, pa.table(extra, schema=picks.schema)]), live.raw / "onboarding.parquet")
+    result = run_refresh(live)
+    with live.connect() as con:
+        planned = con.execute("select reason, count(*) from run_plan_users "
+                              "where planned_at = (select max(planned_at) from run_plan_users) group by 1").fetchall()
+    assert planned == [("user_changed", 2)]
+    assert result["users_with_new_features"] == 1 and result["re_encoded"] == {"v1": 1}
+    assert_equals_full_rebuild(live, tmp_path / "rebuild_changed_pick")
+
+
 def test_as_of_moved_back_rebuilds_instead_of_failing(live, tmp_path):
     as_of = plan_row(live)[0]
     live.dbt(["run", "--select", "tag:nrt"], {"as_of": str(as_of - timedelta(days=3))})
