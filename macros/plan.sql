@@ -71,26 +71,24 @@
   user ledger when the plan holds too many to list.
 #}
 {% macro planned_users(plan, column) -%}
-  {%- set ledger = ref('run_plan_users') -%}
-  {%- if plan.users is none -%}
-    true
-  {%- elif plan.users == 'ledger' -%}
-    {{ column }} in (select user_id from {{ ledger }} where planned_at > {{ plan.work_since }})
-  {%- else -%}
-    {{ in_list(column, plan.users) }}
-  {%- endif -%}
+  {{ listed_users(plan, plan.users, 'planned_at', column) }}
 {%- endmacro %}
 
 {#
-  The plan's new users (new to the users source) as a filter on `column`, as planned_users does:
-  their events may lie in files summed before they arrived, so a model reads them from every file.
+  The plan's new users (new to the users source) as the same kind of filter: their events may lie
+  in files summed before they arrived, so a model reads them from every file.
 #}
 {% macro new_users(plan, column) -%}
+  {{ listed_users(plan, plan.new_users, 'first_planned_at', column) }}
+{%- endmacro %}
+
+{# `listed` as run_plan() gives it (none: everyone, 'ledger': the ledger's rows whose `since` falls in the work, else ids) #}
+{% macro listed_users(plan, listed, since, column) -%}
   {%- set ledger = ref('run_plan_users') -%}
-  {%- if plan.new_users == 'ledger' -%}
-    {{ column }} in (select user_id from {{ ledger }} where first_planned_at > {{ plan.work_since }})
+  {%- if listed == 'ledger' -%}
+    {{ column }} in (select user_id from {{ ledger }} where {{ since }} > {{ plan.work_since }})
   {%- else -%}
-    {{ in_list(column, plan.new_users) }}
+    {{ in_list(column, listed) }}
   {%- endif -%}
 {%- endmacro %}
 

@@ -9,7 +9,7 @@
   is finished by the next: new_event_files and the users to recompute (user_count, and the ids
   when there are at most max_listed_users) are those planned after work_since. Of those, the new users
   (new_user_count, new_users) may have events in files summed before they arrived (quarantined
-  then as unknown_user): their days are read from every file.
+  then as unknown_user): the models read those files again for them.
 -#}
 {%- set horizons = horizons() %}
 {%- set longest = horizons | max %}
